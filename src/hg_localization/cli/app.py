@@ -1,0 +1,98 @@
+"""The typer application: global options, command registration, and the one error presenter.
+
+Commands are thin: they check option combinations, call a use case, and hand the result to
+:class:`Output`. Every :class:`HGLocalizationError` becomes a message, a hint and its exit
+code here; anything unexpected becomes one line (the traceback only with ``--verbose``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+import typer
+from typer.main import get_command
+
+from hg_localization._version import __version__
+from hg_localization.cli.context import State
+from hg_localization.cli.output import Output
+from hg_localization.errors import HGLocalizationError
+
+app = typer.Typer(
+    name="hg-localization",
+    help="Bring Hugging Face Hub models, weights and datasets inside your own walls.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hg-localization {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and results."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail, tracebacks included."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    ctx.obj = State(output=Output(quiet=quiet, verbose=verbose))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        for noisy in ("httpx", "httpx2", "botocore", "boto3", "urllib3", "filelock"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _register_commands() -> None:
+    from hg_localization.cli import datasets, models, s3, serve, weights
+
+    for module in (models, datasets, s3, weights, serve):
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``hg-localization`` and ``python -m hg_localization.cli``."""
+    command = get_command(app)
+    verbose = any(arg in ("-v", "--verbose") for arg in (argv if argv is not None else sys.argv[1:]))
+    output = Output(verbose=verbose)
+    try:
+        command.main(args=list(argv) if argv is not None else None, prog_name="hg-localization",
+                     standalone_mode=False)
+    except HGLocalizationError as exc:
+        output.error(exc.message, exc.hint)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        output.error("Aborted.")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except KeyboardInterrupt:
+        output.error("Interrupted.")
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        if verbose:
+            output.err.print_exception()
+        output.error(
+            f"Unexpected error: {type(exc).__name__}: {exc}",
+            "Run again with --verbose for details, and report it if it persists.",
+        )
+        return 1
+    return 0

@@ -1,0 +1,123 @@
+"""Everything the CLI shows goes through one :class:`Output`: human, JSON or quiet.
+
+Results go to stdout; messages, warnings, errors and progress bars go to stderr, so
+``hg-localization list-local-models --json | jq`` always gets clean JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from hg_localization.usecases.progress import ProgressListener
+
+
+class Output:
+    def __init__(self, *, quiet: bool = False, verbose: bool = False, json_mode: bool = False) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.json_mode = json_mode
+        self.out = Console(soft_wrap=True, highlight=False)
+        self.err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+    # --- messages (stderr) -------------------------------------------------------------------
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(escape(message))
+
+    def success(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(f"[green]✓[/green] {escape(message)}")
+
+    def warning(self, message: str) -> None:
+        self.err.print(f"[yellow]Warning:[/yellow] {escape(message)}")
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.err.print(f"[red]Error:[/red] {escape(message)}")
+        if hint:
+            self.err.print(f"[dim]{escape(hint)}[/dim]")
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            self.err.print(f"[dim]{escape(message)}[/dim]")
+
+    # --- results (stdout) --------------------------------------------------------------------
+    def result_text(self, text: str) -> None:
+        """Plain text as it is (a model card, a path), never reformatted."""
+        sys.stdout.write(text if text.endswith("\n") else f"{text}\n")
+        sys.stdout.flush()
+
+    def result_json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def table(self, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        table = Table(title=title, show_lines=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(str(cell)) for cell in row))
+        self.out.print(table)
+
+    # --- progress (stderr) -------------------------------------------------------------------
+    @contextmanager
+    def progress(self) -> Iterator[ProgressListener]:
+        if self.quiet or self.json_mode or not self.err.is_terminal:
+            yield _LineProgress(self) if (self.verbose and not self.quiet) else ProgressListener()
+            return
+        bars = Progress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            transient=True,
+        )
+        with bars:
+            yield _RichProgress(bars)
+
+
+class _RichProgress(ProgressListener):
+    def __init__(self, bars: Progress) -> None:
+        self._bars = bars
+        self._tasks: dict[str, TaskID] = {}
+
+    def file_started(self, path: str, size: int) -> None:
+        self._tasks[path] = self._bars.add_task(path, total=size)
+
+    def file_advanced(self, path: str, n_bytes: int) -> None:
+        task = self._tasks.get(path)
+        if task is not None:
+            self._bars.advance(task, n_bytes)
+
+    def file_finished(self, path: str) -> None:
+        task = self._tasks.pop(path, None)
+        if task is not None:
+            self._bars.remove_task(task)
+
+
+class _LineProgress(ProgressListener):
+    """Without a terminal (CI logs): one line per file instead of bars."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def file_finished(self, path: str) -> None:
+        self._output.debug(f"  fetched {path}")

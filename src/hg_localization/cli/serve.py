@@ -1,0 +1,67 @@
+"""``hg-localization serve``: the store, or a folder of repos, as a Hub-compatible HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hg_localization.cli.context import output_for, state
+from hg_localization.errors import InvalidInputError
+from hg_localization.server.auth import ServerTokens
+from hg_localization.server.repo_source import RepoSource
+from hg_localization.store.layout import StoreLayout
+
+
+def serve(
+    ctx: typer.Context,
+    repos: Path | None = typer.Option(
+        None,
+        "--repos",
+        help="Serve this folder of repos (models/<ns>/<name>/<revision>/…) instead of the local store.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to bind (0: any free port)."),
+    tokens_file: Path | None = typer.Option(
+        None,
+        "--tokens-file",
+        help="File of 'read:TOKEN' and 'write:TOKEN' lines: who may read private repos and upload.",
+    ),
+) -> None:
+    """Serve the store (or --repos DIR) so that HF_ENDPOINT=http://HOST:PORT clients load from it."""
+    import uvicorn
+
+    from hg_localization.server.app import create_app
+
+    out = output_for(ctx)
+    config = state(ctx).config
+    if repos is not None:
+        if not repos.is_dir():
+            raise InvalidInputError(f"--repos {repos}: no such folder.")
+        source = RepoSource.for_repos_dir(repos)
+        what = f"the repos in {repos}"
+    else:
+        models = StoreLayout(config.models_store_path, "model", config.bucket_id).base
+        datasets = StoreLayout(config.datasets_store_path, "dataset", config.bucket_id).base
+        source = RepoSource.for_store(models, datasets)
+        what = f"the local store ({config.models_store_path})"
+    tokens = ServerTokens.from_file(tokens_file) if tokens_file else ServerTokens()
+    app = create_app(source, tokens=tokens, write_api=_write_api(source, tokens))
+    out.info(f"Serving {what} on http://{host}:{port}")
+    out.info(f"Use it with: HF_ENDPOINT=http://{host}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level="warning" if not out.verbose else "info")
+
+
+def _write_api(source: RepoSource, tokens: ServerTokens) -> object | None:
+    """The upload side, when the server has write tokens (see server/hub_write.py)."""
+    if not tokens.writable:
+        return None
+    try:
+        from hg_localization.server.hub_write import HubWriteApi
+    except ImportError:  # pragma: no cover - the write side ships with the package
+        return None
+    return HubWriteApi(source=source, tokens=tokens)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

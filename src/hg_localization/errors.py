@@ -1,0 +1,136 @@
+"""The one exception family of hg-localization.
+
+Every error a user can meet is an ``HGLocalizationError`` whose message says what happened and
+what to do next. Foreign errors (huggingface_hub, boto3, OS) are translated at the boundary that
+talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CLI or the server.
+
+::
+
+    HGLocalizationError
+     ├── InvalidInputError (ValueError)       bad id, revision, path, pattern, option combination
+     ├── NotFoundError (LookupError)
+     │    ├── RepoNotFoundError               no such repo (or no access to it)
+     │    ├── RevisionNotFoundError           the repo exists, the revision does not
+     │    ├── EntryNotFoundError              the revision exists, the file does not
+     │    └── NotLocalizedError               nothing in the local store for this id/revision
+     ├── AuthenticationError (PermissionError) private or gated repo, missing or bad token
+     ├── IntegrityError                       a checksum did not match
+     ├── UpstreamError (ConnectionError)      the Hub could not be reached or answered badly
+     ├── StorageError (OSError)               the bucket could not be reached or refused
+     └── ConfirmationRequiredError            an action needs a yes the user did not give
+"""
+
+from __future__ import annotations
+
+
+class HGLocalizationError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    #: Process exit code the CLI uses for this kind of error.
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n{self.hint}"
+        return self.message
+
+
+class InvalidInputError(HGLocalizationError, ValueError):
+    """Something the user typed is not acceptable; nothing was written."""
+
+    exit_code = 2
+
+
+class NotFoundError(HGLocalizationError, LookupError):
+    """Something asked for does not exist."""
+
+    exit_code = 4
+
+
+class RepoNotFoundError(NotFoundError):
+    def __init__(self, repo_id: str, repo_type: str = "model", *, hint: str | None = None) -> None:
+        super().__init__(
+            f"No {repo_type} repository '{repo_id}' was found.",
+            hint=hint or "Check the id (namespace/name) and the repository type.",
+        )
+        self.repo_id = repo_id
+        self.repo_type = repo_type
+
+
+class RevisionNotFoundError(NotFoundError):
+    def __init__(self, repo_id: str, revision: str, repo_type: str = "model") -> None:
+        super().__init__(
+            f"The {repo_type} repository '{repo_id}' has no revision '{revision}'.",
+            hint="Check the branch, tag or commit name.",
+        )
+        self.repo_id = repo_id
+        self.revision = revision
+
+
+class EntryNotFoundError(NotFoundError):
+    def __init__(self, repo_id: str, path: str, revision: str | None = None) -> None:
+        where = f" at revision '{revision}'" if revision else ""
+        super().__init__(f"'{path}' does not exist in '{repo_id}'{where}.")
+        self.repo_id = repo_id
+        self.path = path
+
+
+class NotLocalizedError(NotFoundError):
+    def __init__(self, repo_id: str, revision: str | None, repo_type: str = "model") -> None:
+        rev = f" (revision '{revision}')" if revision else ""
+        command = "download-model" if repo_type == "model" else f"download-{repo_type}"
+        super().__init__(
+            f"The {repo_type} '{repo_id}'{rev} is not in the local store.",
+            hint=f"Localize it first: hg-localization {command} {repo_id}",
+        )
+        self.repo_id = repo_id
+
+
+class AuthenticationError(HGLocalizationError, PermissionError):
+    exit_code = 3
+
+    def __init__(self, repo_id: str | None = None, *, message: str | None = None, hint: str | None = None) -> None:
+        what = f"'{repo_id}'" if repo_id else "This repository"
+        super().__init__(
+            message or f"Access to {what} was refused: the repository is private or gated.",
+            hint=hint
+            or "Set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) to a token that has access to it, "
+            "or log in with `hf auth login`.",
+        )
+        self.repo_id = repo_id
+
+
+class IntegrityError(HGLocalizationError):
+    """A file's checksum is not what the source promised; the file was not kept."""
+
+    exit_code = 5
+
+    def __init__(self, path: str, expected: str, actual: str, *, algorithm: str = "sha256") -> None:
+        super().__init__(
+            f"Checksum mismatch for '{path}': expected {algorithm} {expected}, got {actual}.",
+            hint="The file was not kept. Retry; if it persists, the source copy is corrupt.",
+        )
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+
+class UpstreamError(HGLocalizationError, ConnectionError):
+    """The Hub (or another upstream) could not be reached or answered with an error."""
+
+    exit_code = 6
+
+
+class StorageError(HGLocalizationError, OSError):
+    """The S3 bucket could not be reached, or refused the operation."""
+
+    exit_code = 7
+
+
+class ConfirmationRequiredError(HGLocalizationError):
+    exit_code = 2

@@ -1,0 +1,99 @@
+"""The one place where huggingface_hub's and httpx's errors become ours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+from huggingface_hub import errors as hf_errors
+
+from hg_localization.errors import (
+    AuthenticationError,
+    EntryNotFoundError,
+    HGLocalizationError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    UpstreamError,
+)
+
+
+@contextmanager
+def hub_errors(
+    endpoint: str,
+    repo_id: str | None = None,
+    repo_type: str = "model",
+    revision: str | None = None,
+    path: str | None = None,
+) -> Iterator[None]:
+    """Translate whatever the Hub client raises inside the block into an HGLocalizationError."""
+    try:
+        yield
+    except HGLocalizationError:
+        raise
+    except Exception as exc:
+        raise translate(exc, endpoint, repo_id, repo_type, revision, path) from exc
+
+
+def translate(
+    exc: BaseException,
+    endpoint: str,
+    repo_id: str | None = None,
+    repo_type: str = "model",
+    revision: str | None = None,
+    path: str | None = None,
+) -> HGLocalizationError:
+    status = _status_of(exc)
+    if isinstance(exc, hf_errors.GatedRepoError):
+        return AuthenticationError(
+            repo_id,
+            message=f"'{repo_id}' is a gated repository and this token has not been granted access.",
+            hint="Request access on the repository page, then set HF_TOKEN to a token of that account.",
+        )
+    if status == 401 and _invalid_token(exc):
+        return AuthenticationError(
+            repo_id,
+            message="The Hub refused the token (invalid or expired).",
+            hint="Set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) to a valid token.",
+        )
+    if status in (401, 403):
+        return AuthenticationError(repo_id)
+    if isinstance(exc, hf_errors.RevisionNotFoundError) and repo_id:
+        return RevisionNotFoundError(repo_id, revision or "main", repo_type)
+    if isinstance(exc, hf_errors.RemoteEntryNotFoundError) and repo_id:
+        return EntryNotFoundError(repo_id, path or "?", revision)
+    if isinstance(exc, hf_errors.RepositoryNotFoundError) or (status == 404 and repo_id):
+        return RepoNotFoundError(repo_id or "?", repo_type)
+    if isinstance(exc, hf_errors.OfflineModeIsEnabled):
+        return UpstreamError(
+            "The Hub cannot be reached: offline mode is on (HF_HUB_OFFLINE=1).",
+            hint="Unset HF_HUB_OFFLINE, or use what is already in the local store.",
+        )
+    if isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError)):
+        return UpstreamError(
+            f"Could not reach the Hub at {endpoint}: {_first_line(exc)}",
+            hint="Check the network and HF_ENDPOINT; nothing in the local store was changed.",
+        )
+    if status is not None:
+        return UpstreamError(
+            f"The Hub at {endpoint} answered {status}: {_first_line(exc)}",
+            hint="Retry later; nothing in the local store was changed.",
+        )
+    return UpstreamError(f"Talking to the Hub at {endpoint} failed: {_first_line(exc)}")
+
+
+def _status_of(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _invalid_token(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    return "Invalid credentials" in str(headers.get("X-Error-Message", ""))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,72 @@
+"""Where things live in the local store. Pure path arithmetic: no I/O.
+
+::
+
+    <models_store_path>/                      (datasets: <datasets_store_path>/, the same shape)
+      <namespace>/<name>/<revision>/          when no bucket is configured
+      by_bucket/<bucket_id>/<namespace>/<name>/<revision>/   when one is
+          model_card.md  config.json  [every repo file, with --full-model]
+          .hg_localization_bucket_metadata.json   written last: the folder is complete only with it
+      <namespace>/<name>/.<revision>.staging/  a localization in progress (resumable, never listed)
+      .locks/<namespace>/<name>/<revision>.lock
+
+- Ids without a namespace (``gpt2``) live under the reserved ``_`` namespace folder.
+- A revision with slashes (``refs/pr/1``) is one folder, percent-encoded (``refs%2Fpr%2F1``).
+- Every component comes from :mod:`hg_localization.ids`, so nothing here can leave the root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hg_localization.ids import RepoId, RepoType, revision_folder
+
+METADATA_FILENAME = ".hg_localization_bucket_metadata.json"
+BY_BUCKET_FOLDER = "by_bucket"
+LOCKS_FOLDER = ".locks"
+STAGING_SUFFIX = ".staging"
+PARTIAL_SUFFIX = ".incomplete"
+#: The model card is kept under this name in a model's revision folder (the repo calls it README.md).
+MODEL_CARD_FILENAME = "model_card.md"
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """The layout of one store root (models or datasets), optionally scoped to a bucket."""
+
+    root: Path
+    repo_type: RepoType
+    bucket_id: str | None = None
+
+    @property
+    def base(self) -> Path:
+        """The folder under which ``<namespace>/<name>/<revision>`` folders live."""
+        if self.bucket_id:
+            return self.root / BY_BUCKET_FOLDER / self.bucket_id
+        return self.root
+
+    def repo_dir(self, repo_id: RepoId) -> Path:
+        namespace, name = repo_id.folder_parts
+        return self.base / namespace / name
+
+    def revision_dir(self, repo_id: RepoId, revision: str) -> Path:
+        return self.repo_dir(repo_id) / revision_folder(revision)
+
+    def staging_dir(self, repo_id: RepoId, revision: str) -> Path:
+        return self.repo_dir(repo_id) / f".{revision_folder(revision)}{STAGING_SUFFIX}"
+
+    def metadata_file(self, repo_id: RepoId, revision: str) -> Path:
+        return self.revision_dir(repo_id, revision) / METADATA_FILENAME
+
+    def lock_file(self, repo_id: RepoId, revision: str) -> Path:
+        namespace, name = repo_id.folder_parts
+        base = self.base / LOCKS_FOLDER / namespace / name
+        return base / f"{revision_folder(revision)}.lock"
+
+
+def local_name_for(repo_type: RepoType, repo_path: str) -> str:
+    """The path a repo file is stored under: a model's README.md becomes model_card.md."""
+    if repo_type == "model" and repo_path == "README.md":
+        return MODEL_CARD_FILENAME
+    return repo_path

@@ -1,0 +1,220 @@
+"""The local store: complete revision folders, staged localizations, locks and listing.
+
+A localization is built in a hidden staging folder next to its revision folder. Verified files
+land there under their final names; the metadata file is written last; then the staging folder
+is swapped into place. So a revision folder either has its metadata file and is complete, or
+does not exist; a crash leaves only a staging folder, which the next run resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from hg_localization.errors import HGLocalizationError
+from hg_localization.ids import RepoId, RepoType, parse_repo_id, revision_from_folder
+from hg_localization.store.atomic import atomic_write_text, fsync_dir, link_or_copy, remove_tree
+from hg_localization.store.layout import (
+    BY_BUCKET_FOLDER,
+    LOCKS_FOLDER,
+    METADATA_FILENAME,
+    PARTIAL_SUFFIX,
+    StoreLayout,
+)
+from hg_localization.store.manifest import RevisionManifest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredRevision:
+    """A complete revision folder and what its metadata file says."""
+
+    path: Path
+    manifest: RevisionManifest
+
+    @property
+    def repo_id(self) -> str:
+        return self.manifest.repo_id
+
+    def file_path(self, local_path: str) -> Path:
+        return self.path / local_path
+
+
+class Staging:
+    """A revision being localized: files are written here, then the whole folder is published."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def final_path(self, local_path: str) -> Path:
+        return self.path / local_path
+
+    def partial_path(self, local_path: str) -> Path:
+        return self.path / f"{local_path}{PARTIAL_SUFFIX}"
+
+    def has(self, local_path: str) -> bool:
+        return self.final_path(local_path).is_file()
+
+    def adopt(self, local_path: str, source: Path) -> None:
+        """Take an identical, already verified file from elsewhere in the store."""
+        link_or_copy(source, self.final_path(local_path))
+
+    def discard(self, local_path: str) -> None:
+        for candidate in (self.final_path(local_path), self.partial_path(local_path)):
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+
+
+class LocalStore:
+    """One store root (models or datasets), scoped to a bucket when one is configured."""
+
+    def __init__(self, root: Path, repo_type: RepoType, bucket_id: str | None = None) -> None:
+        self.layout = StoreLayout(root=root, repo_type=repo_type, bucket_id=bucket_id)
+
+    @property
+    def repo_type(self) -> RepoType:
+        return self.layout.repo_type
+
+    # --- reading -----------------------------------------------------------------------------
+    def get(self, repo_id: RepoId, revision: str) -> StoredRevision | None:
+        """The complete revision folder for ``repo_id``@``revision``, or None."""
+        folder = self.layout.revision_dir(repo_id, revision)
+        manifest = _read_manifest(folder / METADATA_FILENAME)
+        if manifest is None:
+            return None
+        return StoredRevision(path=folder, manifest=manifest)
+
+    def revisions_of(self, repo_id: RepoId) -> list[StoredRevision]:
+        repo_dir = self.layout.repo_dir(repo_id)
+        found = []
+        for folder in _subfolders(repo_dir):
+            manifest = _read_manifest(folder / METADATA_FILENAME)
+            if manifest is not None:
+                found.append(StoredRevision(path=folder, manifest=manifest))
+        return found
+
+    def find_by_commit(self, repo_id: RepoId, commit: str) -> StoredRevision | None:
+        """A complete revision of ``repo_id`` at ``commit``, preferring the one with most files."""
+        matches = [r for r in self.revisions_of(repo_id) if r.manifest.commit == commit]
+        return max(matches, key=lambda r: len(r.manifest.files), default=None)
+
+    def iter_revisions(self) -> Iterator[StoredRevision]:
+        """Every complete revision in this store (this bucket scope only), sorted by id."""
+        base = self.layout.base
+        for namespace_dir in _subfolders(base):
+            if namespace_dir.name in (BY_BUCKET_FOLDER, LOCKS_FOLDER) and namespace_dir.parent == base:
+                continue
+            for repo_dir in _subfolders(namespace_dir):
+                try:
+                    parse_repo_id(
+                        repo_dir.name if namespace_dir.name == "_" else f"{namespace_dir.name}/{repo_dir.name}"
+                    )
+                except HGLocalizationError:
+                    continue
+                for folder in _subfolders(repo_dir):
+                    manifest = _read_manifest(folder / METADATA_FILENAME)
+                    if manifest is not None and revision_from_folder(folder.name) == manifest.revision:
+                        yield StoredRevision(path=folder, manifest=manifest)
+
+    def find_identical(self, repo_id: RepoId, sha256: str) -> Path | None:
+        """A verified file with this sha256 in any complete revision of the repo (to link, not fetch)."""
+        for stored in self.revisions_of(repo_id):
+            for record in stored.manifest.files:
+                if record.sha256 == sha256:
+                    candidate = stored.file_path(record.local_path)
+                    if candidate.is_file() and candidate.stat().st_size == record.size:
+                        return candidate
+        return None
+
+    # --- writing -----------------------------------------------------------------------------
+    def lock(self, repo_id: RepoId, revision: str) -> FileLock:
+        """A per-revision lock: a second process waits, then finds the work done."""
+        path = self.layout.lock_file(repo_id, revision)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(path))
+
+    def open_staging(self, repo_id: RepoId, revision: str) -> Staging:
+        """The staging folder for a localization (call under :meth:`lock`).
+
+        Finishes a swap that a crash interrupted, and keeps files a previous attempt verified.
+        """
+        staging_dir = self.layout.staging_dir(repo_id, revision)
+        target = self.layout.revision_dir(repo_id, revision)
+        if (staging_dir / METADATA_FILENAME).is_file() and not target.exists():
+            os.replace(staging_dir, target)
+        _remove_stale_swaps(target)
+        staging_dir.mkdir(parents=True, exist_ok=True)
+        return Staging(staging_dir)
+
+    def publish(self, staging: Staging, manifest: RevisionManifest) -> StoredRevision:
+        """Write the metadata file last, then swap the staging folder into place."""
+        repo_id = parse_repo_id(manifest.repo_id)
+        target = self.layout.revision_dir(repo_id, manifest.revision)
+        keep = {record.local_path for record in manifest.files} | {METADATA_FILENAME}
+        _remove_unlisted(staging.path, keep)
+        atomic_write_text(staging.path / METADATA_FILENAME, manifest.to_json())
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(target, old)
+        os.replace(staging.path, target)
+        fsync_dir(target.parent)
+        if old is not None:
+            remove_tree(old)
+        return StoredRevision(path=target, manifest=manifest)
+
+    def abandon(self, staging: Staging) -> None:
+        remove_tree(staging.path)
+
+    def remove(self, repo_id: RepoId, revision: str) -> bool:
+        target = self.layout.revision_dir(repo_id, revision)
+        if not target.exists():
+            return False
+        doomed = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, doomed)
+        remove_tree(doomed)
+        return True
+
+
+def _read_manifest(path: Path) -> RevisionManifest | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        return RevisionManifest.from_json(text, where=str(path))
+    except HGLocalizationError as exc:
+        logger.warning("Ignoring %s: %s", path, exc)
+        return None
+
+
+def _subfolders(path: Path) -> list[Path]:
+    try:
+        entries = sorted(path.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [e for e in entries if not e.name.startswith(".") and e.is_dir() and not e.is_symlink()]
+
+
+def _remove_unlisted(folder: Path, keep: set[str]) -> None:
+    """Delete files a new manifest no longer lists (a branch moved, a partial download)."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_symlink() or path.is_file():
+            if relative not in keep:
+                path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _remove_stale_swaps(target: Path) -> None:
+    for leftover in target.parent.glob(f".{target.name}.old-*"):
+        remove_tree(leftover)
