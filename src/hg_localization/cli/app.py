@@ -11,7 +11,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 from typer.main import get_command
 
@@ -68,22 +67,17 @@ _register_commands()
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hg-localization`` and ``python -m hg_localization.cli``."""
     command = get_command(app)
-    verbose = any(arg in ("-v", "--verbose") for arg in (argv if argv is not None else sys.argv[1:]))
+    args = _global_flags_first(list(argv) if argv is not None else sys.argv[1:])
+    verbose = any(arg in ("-v", "--verbose") for arg in args)
     output = Output(verbose=verbose)
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name="hg-localization",
-                     standalone_mode=False)
+        # click handles its own usage errors and --help (standalone mode) and exits with SystemExit.
+        command.main(args=args, prog_name="hg-localization")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except HGLocalizationError as exc:
         output.error(exc.message, exc.hint)
         return exc.exit_code
-    except click.exceptions.Abort:
-        output.error("Aborted.")
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
     except KeyboardInterrupt:
         output.error("Interrupted.")
         return 130
@@ -96,3 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+
+
+def _global_flags_first(args: list[str]) -> list[str]:
+    """Accept ``--quiet``/``--verbose`` after the command name too (``download-model X -q``)."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+    rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
+    return flags + rest + args[end:]

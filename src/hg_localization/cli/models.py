@@ -1,9 +1,180 @@
-"""CLI commands for models."""
+"""CLI commands for models: download-model, list-local-models, show-model-*, compare-models."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
+
+from hg_localization.cli.context import output_for, state
+from hg_localization.cli.output import Output
+from hg_localization.cli.reporting import human_size, report_localization
+from hg_localization.errors import EntryNotFoundError, NotLocalizedError
+from hg_localization.usecases import models
+
+
+def download_model(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(..., help="The model's id on the Hub, e.g. google-bert/bert-base-uncased."),
+    revision: str | None = typer.Option(None, "--revision", "-r", help="Branch, tag or commit (default: main)."),
+    full_model: bool = typer.Option(False, "--full-model", help="Every file (weights, tokenizer, …)."),
+    include: list[str] = typer.Option([], "--include", help="Only files matching this glob (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
+    no_s3_upload: bool = typer.Option(False, "--no-s3-upload", help="Do not upload to the team bucket."),
+    make_public: bool = typer.Option(False, "--make-public", help="Make it readable without credentials."),
+    force: bool = typer.Option(False, "--force", help="Fetch again even when already localized."),
+) -> None:
+    """Localize a model: its card and config by default, every file with --full-model."""
+    out = output_for(ctx)
+    config = state(ctx).config
+    with out.progress() as progress:
+        outcome = models.localize_model(
+            model_id,
+            revision,
+            config=config,
+            full=full_model,
+            include=include,
+            exclude=exclude,
+            force=force,
+            push=not no_s3_upload,
+            make_public=make_public,
+            progress=progress,
+        )
+    report_localization(out, "model", outcome)
+
+
+def list_local_models(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the models in the local store."""
+    out = output_for(ctx, json_mode=as_json)
+    found = models.list_models(state(ctx).config)
+    if as_json:
+        out.result_json([m.as_dict() for m in found])
+        return
+    if not found:
+        out.info("No models in the local store yet. Try: hg-localization download-model ORG/NAME")
+        return
+    out.table(
+        "Local models",
+        ["id", "revision", "commit", "card", "config", "files", "size"],
+        [
+            (
+                m.model_id,
+                m.revision,
+                m.commit[:12],
+                _yes(m.has_card),
+                _yes(m.has_config),
+                "full" if m.full else "metadata",
+                human_size(m.size),
+            )
+            for m in found
+        ],
+    )
+
+
+def show_model_card(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(...),
+    revision: str | None = typer.Option(None, "--revision", "-r"),
+    try_huggingface: bool = typer.Option(
+        False, "--try-huggingface", help="When it is not in the store, read it from the Hub (not cached)."
+    ),
+) -> None:
+    """Print a model's card (README) from the local store."""
+    out = output_for(ctx)
+    config = state(ctx).config
+    try:
+        text = models.read_local_card(config, model_id, revision)
+    except (NotLocalizedError, EntryNotFoundError) as exc:
+        if not try_huggingface:
+            raise
+        out.info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
+        text = models.fetch_card(config, model_id, revision)
+    out.result_text(text)
+
+
+def show_model_config(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(...),
+    revision: str | None = typer.Option(None, "--revision", "-r"),
+    try_huggingface: bool = typer.Option(False, "--try-huggingface", help="Fall back to the Hub."),
+) -> None:
+    """Print a model's config.json from the local store."""
+    out = output_for(ctx)
+    config = state(ctx).config
+    try:
+        data = models.read_local_config(config, model_id, revision)
+    except (NotLocalizedError, EntryNotFoundError) as exc:
+        if not try_huggingface:
+            raise
+        out.info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
+        data = models.fetch_config(config, model_id, revision)
+    out.result_json(data)
+
+
+def compare_models(
+    ctx: typer.Context,
+    model_a: str = typer.Argument(..., help="First model id (ID or ID@REVISION)."),
+    model_b: str = typer.Argument(..., help="Second model id (ID or ID@REVISION)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    only_differences: bool = typer.Option(False, "--only-differences", "-d", help="Hide equal keys."),
+) -> None:
+    """Compare two models' configs key by key; differences are marked."""
+    out = output_for(ctx, json_mode=as_json)
+    config = state(ctx).config
+    left, left_from = models.config_for_comparison(config, *_split_revision(model_a))
+    right, right_from = models.config_for_comparison(config, *_split_revision(model_b))
+    rows = models.compare_configs(left, right)
+    if only_differences:
+        rows = [r for r in rows if r.differs]
+    if as_json:
+        out.result_json(
+            {
+                "a": {"model_id": model_a, "source": left_from},
+                "b": {"model_id": model_b, "source": right_from},
+                "keys": [
+                    {"key": r.key, "a": r.left, "b": r.right, "differs": r.differs,
+                     "in_a": r.in_left, "in_b": r.in_right}
+                    for r in rows
+                ],
+            }
+        )
+        return
+    _comparison_table(out, model_a, model_b, rows)
+    differing = sum(1 for r in rows if r.differs)
+    out.info(f"{differing} of {len(rows)} keys differ (configs from: {left_from}, {right_from}).")
+
+
+def _comparison_table(out: Output, a: str, b: str, rows: list[models.ConfigDifference]) -> None:
+    out.table(
+        "Config comparison",
+        ["", "key", a, b],
+        [
+            ("≠" if r.differs else "", r.key, _cell(r.left, r.in_left), _cell(r.right, r.in_right))
+            for r in rows
+        ],
+    )
+
+
+def _split_revision(value: str) -> tuple[str, str | None]:
+    model_id, _, revision = value.partition("@")
+    return model_id, revision or None
+
+
+def _cell(value: Any, present: bool) -> str:
+    return json.dumps(value) if present else "—"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the application."""
+    app.command("download-model")(download_model)
+    app.command("list-local-models")(list_local_models)
+    app.command("show-model-card")(show_model_card)
+    app.command("show-model-config")(show_model_config)
+    app.command("compare-models")(compare_models)

@@ -28,7 +28,7 @@ from hg_localization.store.layout import (
     PARTIAL_SUFFIX,
     StoreLayout,
 )
-from hg_localization.store.manifest import RevisionManifest
+from hg_localization.store.manifest import FileRecord, RevisionManifest
 
 logger = logging.getLogger(__name__)
 
@@ -124,14 +124,20 @@ class LocalStore:
                     if manifest is not None and revision_from_folder(folder.name) == manifest.revision:
                         yield StoredRevision(path=folder, manifest=manifest)
 
-    def find_identical(self, repo_id: RepoId, sha256: str) -> Path | None:
-        """A verified file with this sha256 in any complete revision of the repo (to link, not fetch)."""
+    def find_identical(
+        self, repo_id: RepoId, *, size: int, sha256: str | None = None, git_sha1: str | None = None
+    ) -> tuple[Path, FileRecord] | None:
+        """A verified file with this content in any complete revision of the repo (to link, not fetch).
+
+        Matches on sha256 when it is known, else on the git blob id.
+        """
         for stored in self.revisions_of(repo_id):
             for record in stored.manifest.files:
-                if record.sha256 == sha256:
+                same = record.sha256 == sha256 if sha256 else bool(git_sha1) and record.git_sha1 == git_sha1
+                if same and record.size == size:
                     candidate = stored.file_path(record.local_path)
-                    if candidate.is_file() and candidate.stat().st_size == record.size:
-                        return candidate
+                    if candidate.is_file() and candidate.stat().st_size == size:
+                        return candidate, record
         return None
 
     # --- writing -----------------------------------------------------------------------------
@@ -151,8 +157,7 @@ class LocalStore:
         if (staging_dir / METADATA_FILENAME).is_file() and not target.exists():
             os.replace(staging_dir, target)
         _remove_stale_swaps(target)
-        staging_dir.mkdir(parents=True, exist_ok=True)
-        return Staging(staging_dir)
+        return Staging(staging_dir)  # created when the first file lands
 
     def publish(self, staging: Staging, manifest: RevisionManifest) -> StoredRevision:
         """Write the metadata file last, then swap the staging folder into place."""
@@ -172,7 +177,24 @@ class LocalStore:
         return StoredRevision(path=target, manifest=manifest)
 
     def abandon(self, staging: Staging) -> None:
+        """Drop a staging folder and whatever it had."""
         remove_tree(staging.path)
+        self._prune_empty_parents(staging.path.parent)
+
+    def tidy(self, staging: Staging) -> None:
+        """After a failure: drop the staging folder if nothing in it is worth resuming."""
+        if staging.path.is_dir() and not any(p.is_file() for p in staging.path.rglob("*")):
+            remove_tree(staging.path)
+        self._prune_empty_parents(staging.path.parent)
+
+    def _prune_empty_parents(self, folder: Path) -> None:
+        base = self.layout.base
+        while folder != base and base in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
 
     def remove(self, repo_id: RepoId, revision: str) -> bool:
         target = self.layout.revision_dir(repo_id, revision)

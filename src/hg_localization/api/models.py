@@ -1,0 +1,88 @@
+"""Model functions of the Python API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hg_localization.config import HGLocalizationConfig, load_config
+from hg_localization.errors import HGLocalizationError
+from hg_localization.usecases import models
+
+logger = logging.getLogger(__name__)
+
+
+def download_model_metadata(
+    model_id: str,
+    revision: str | None = None,
+    make_public: bool = False,
+    skip_s3_upload: bool = False,
+    skip_hf_fetch: bool = False,
+    metadata_only: bool = True,
+    config: HGLocalizationConfig | None = None,
+) -> tuple[bool, str]:
+    """Localize a model (card and config; every file with ``metadata_only=False``).
+
+    Returns ``(True, path_of_the_revision_folder)`` or ``(False, what_went_wrong)``. When the
+    local copy is complete but the bucket upload failed, the result is ``(False, message)``
+    and the local copy stays.
+    """
+    try:
+        outcome = models.localize_model(
+            model_id,
+            revision,
+            config=load_config(config),
+            full=not metadata_only,
+            allow_hub=not skip_hf_fetch,
+            push=not skip_s3_upload,
+            make_public=make_public,
+        )
+    except HGLocalizationError as exc:
+        return False, str(exc)
+    if outcome.upload_error is not None:
+        return False, (
+            f"Localized at {outcome.stored.path}, but the upload to the bucket failed: "
+            f"{outcome.upload_error}"
+        )
+    return True, str(outcome.stored.path)
+
+
+def list_local_models(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
+    """Every model revision in the local store, as dicts (``model_id``, ``revision``, ``has_card``, …)."""
+    return [m.as_dict() for m in models.list_models(load_config(config))]
+
+
+def get_cached_model_card_content(
+    model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
+) -> str | None:
+    """The model card from the local store, or None."""
+    return _or_none(lambda: models.read_local_card(load_config(config), model_id, revision))
+
+
+def get_cached_model_config_content(
+    model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
+) -> dict[str, Any] | None:
+    """The config.json from the local store, as a dict, or None."""
+    return _or_none(lambda: models.read_local_config(load_config(config), model_id, revision))
+
+
+def get_model_card_content(
+    model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
+) -> str | None:
+    """The model card read from the Hub (nothing is cached), or None."""
+    return _or_none(lambda: models.fetch_card(load_config(config), model_id, revision))
+
+
+def get_model_config_content(
+    model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
+) -> dict[str, Any] | None:
+    """The config.json read from the Hub (nothing is cached), as a dict, or None."""
+    return _or_none(lambda: models.fetch_config(load_config(config), model_id, revision))
+
+
+def _or_none(read: Any) -> Any:
+    try:
+        return read()
+    except HGLocalizationError as exc:
+        logger.info("%s", exc)
+        return None
