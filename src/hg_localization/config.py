@@ -45,11 +45,11 @@ class HGLocalizationConfig(BaseSettings):
     # --- the upstream Hub ------------------------------------------------------------------
     hf_endpoint: str = Field(
         default=DEFAULT_HF_ENDPOINT,
-        validation_alias=AliasChoices("hf_endpoint", "HGLOC_HF_ENDPOINT", "HF_ENDPOINT"),
+        validation_alias=AliasChoices("HGLOC_HF_ENDPOINT", "HF_ENDPOINT"),
     )
     hf_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("hf_token", "HGLOC_HF_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"),
+        validation_alias=AliasChoices("HGLOC_HF_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"),
         repr=False,
     )
     max_workers: int = Field(default=8, ge=1, le=64)

@@ -33,7 +33,8 @@ class Output:
         self.quiet = quiet
         self.verbose = verbose
         self.json_mode = json_mode
-        self.out = Console(soft_wrap=True, highlight=False)
+        # Piped output is not folded at 80 columns: a table row stays one greppable line.
+        self.out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 200)
         self.err = Console(stderr=True, soft_wrap=True, highlight=False)
 
     # --- messages (stderr) -------------------------------------------------------------------

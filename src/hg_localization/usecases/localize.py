@@ -164,7 +164,7 @@ def _fill_and_publish(
     remote = hub.resolve(request.repo_type, request.repo_id, request.revision)
     selections = _merged_selections(request, existing, remote.commit)
     wanted, missing = select_files(remote.files, selections, request.metadata_files)
-    if not wanted:
+    if not wanted or not _patterns_match(request.selection, remote.files):
         raise _nothing_to_fetch(request, missing)
 
     fetcher = _Fetcher(request, store, hub, remote, staging, progress)
@@ -253,6 +253,18 @@ def select_files(
         chosen.update({p: by_path[p] for p in matched})
     missing = [p for p in metadata_files if p not in by_path]
     return sorted(chosen.values(), key=lambda f: f.path), missing
+
+
+def _patterns_match(selection: Selection, files: Sequence[RemoteFile]) -> bool:
+    """False when --include/--exclude were given and select no file at all."""
+    if not selection.full or not (selection.include or selection.exclude):
+        return True
+    matched = filter_repo_objects(
+        [f.path for f in files],
+        allow_patterns=list(selection.include) or None,
+        ignore_patterns=list(selection.exclude) or None,
+    )
+    return any(True for _ in matched)
 
 
 def _nothing_to_fetch(request: LocalizeRequest, missing: list[str]) -> HGLocalizationError:
