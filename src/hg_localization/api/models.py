@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hg_localization.config import HGLocalizationConfig, load_config
 from hg_localization.errors import HGLocalizationError
 from hg_localization.usecases import models
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def download_model_metadata(
@@ -80,7 +82,7 @@ def get_model_config_content(
     return _or_none(lambda: models.fetch_config(load_config(config), model_id, revision))
 
 
-def _or_none(read: Any) -> Any:
+def _or_none(read: Callable[[], T]) -> T | None:
     try:
         return read()
     except HGLocalizationError as exc:

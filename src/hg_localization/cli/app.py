@@ -55,9 +55,9 @@ def _global_options(
 
 
 def _register_commands() -> None:
-    from hg_localization.cli import datasets, models, s3, serve, weights
+    from hg_localization.cli import datasets, demo, models, s3, serve, weights
 
-    for module in (models, datasets, s3, weights, serve):
+    for module in (models, datasets, s3, weights, serve, demo):
         module.register(app)
 
 

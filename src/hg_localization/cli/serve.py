@@ -8,6 +8,7 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.errors import InvalidInputError
+from hg_localization.server.app import WriteApi
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import StoreLayout
@@ -52,14 +53,12 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning" if not out.verbose else "info")
 
 
-def _write_api(source: RepoSource, tokens: ServerTokens) -> object | None:
-    """The upload side, when the server has write tokens (see server/hub_write.py)."""
+def _write_api(source: RepoSource, tokens: ServerTokens) -> WriteApi | None:
+    """The upload side, only when the server has write tokens (see server/hub_write.py)."""
     if not tokens.writable:
         return None
-    try:
-        from hg_localization.server.hub_write import HubWriteApi
-    except ImportError:  # pragma: no cover - the write side ships with the package
-        return None
+    from hg_localization.server.hub_write import HubWriteApi
+
     return HubWriteApi(source=source, tokens=tokens)
 
 

@@ -12,7 +12,7 @@ import hashlib
 import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -103,7 +103,8 @@ class HubReadApi:
         denied = self._guard(request, repo)
         if denied is not None:
             return denied
-        branches, tags = [], []
+        branches: list[dict[str, str]] = []
+        tags: list[dict[str, str]] = []
         for name in repo.revisions:
             revision = await run_in_threadpool(self.source.resolve, route.repo_type, route.repo_id, name)
             kind = "tags" if name in repo.tags else "heads"
@@ -127,8 +128,7 @@ class HubReadApi:
         page = entries[start : start + size]
         headers = {"X-Repo-Commit": opened.commit}
         if start + size < len(entries):
-            next_url = request.url.include_query_params(cursor=str(start + size))
-            headers["Link"] = f'<{next_url}>; rel="next"'
+            headers["Link"] = f'<{_next_page_url(request, start + size)}>; rel="next"'
         return JSONResponse(page, headers=headers)
 
     # --- POST /api/{type}s/{repo}/paths-info/{rev} ----------------------------------------------
@@ -178,7 +178,9 @@ class HubReadApi:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2024-06-01T12:00:00.000Z``: huggingface_hub parses only this form (UTC, with a ``Z``)."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _lfs_pointer_size(served: ServedFile) -> int:
@@ -308,6 +310,19 @@ def _tree_entries(
     for served in files:
         if recursive or served.path.count("/") == depth:
             yield _file_entry(served, revision, expand)
+
+
+def _next_page_url(request: Request, cursor: int) -> str:
+    """This request's URL with ``cursor`` set, keeping the path as it was sent (still encoded).
+
+    ``request.url`` holds the decoded path, which would turn ``tree/refs%2Fpr%2F1`` into
+    ``tree/refs/pr/1``: another revision and path altogether.
+    """
+    url = request.url.include_query_params(cursor=str(cursor))
+    raw_path = request.scope.get("raw_path")
+    if isinstance(raw_path, bytes) and raw_path:
+        url = url.replace(path=raw_path.decode("latin-1").split("?", 1)[0])
+    return str(url)
 
 
 def _int(value: str | None, default: int) -> int:

@@ -134,7 +134,7 @@ class RepoSource:
             default_branch=str(settings.get("default_branch", DEFAULT_BRANCH)),
             revisions=revisions,
             path=path,
-            tags=tuple(str(t) for t in settings.get("tags", []) or [] if isinstance(t, str)),
+            tags=_string_list(settings.get("tags")),
         )
 
     def list_repos(self, repo_type: RepoType) -> list[ServedRepo]:
@@ -241,6 +241,10 @@ def _content_commit(files: tuple[ServedFile, ...]) -> str:
     for served in sorted(files, key=lambda f: f.path):
         tree.update(f"{served.path}\0{served.git_sha1}\n".encode())
     return tree.hexdigest()
+
+
+def _string_list(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 def _read_settings(repo_path: Path) -> dict[str, object]:
