@@ -18,13 +18,18 @@ from helpers.asgi import RequestRecorder
 from helpers.servers import PRIVATE_TOKEN, run_server
 
 
-@pytest.fixture
-def config(tmp_path: Path, hub_server: Any) -> HGLocalizationConfig:
+def store_config(tmp_path: Path, hub_url: str) -> HGLocalizationConfig:
+    """A store in ``tmp_path/store`` whose upstream Hub is ``hub_url``."""
     return HGLocalizationConfig(
         models_store_path=tmp_path / "store" / "models",
         datasets_store_path=tmp_path / "store" / "datasets",
-        hf_endpoint=hub_server.url,
+        hf_endpoint=hub_url,
     )
+
+
+@pytest.fixture
+def config(tmp_path: Path, hub_server: Any) -> HGLocalizationConfig:
+    return store_config(tmp_path, hub_server.url)
 
 
 @dataclass
@@ -47,8 +52,4 @@ def recorded_hub(tmp_path: Path, hub_server: Any) -> Iterator[RecordedHub]:
 
 @pytest.fixture
 def recorded_config(tmp_path: Path, recorded_hub: RecordedHub) -> HGLocalizationConfig:
-    return HGLocalizationConfig(
-        models_store_path=tmp_path / "store" / "models",
-        datasets_store_path=tmp_path / "store" / "datasets",
-        hf_endpoint=recorded_hub.url,
-    )
+    return store_config(tmp_path, recorded_hub.url)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
 from hg_localization.cli.reporting import human_size, report_localization
+from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import EntryNotFoundError, NotLocalizedError
 from hg_localization.usecases import models
+
+T = TypeVar("T")
 
 
 def download_model(
@@ -85,15 +89,8 @@ def show_model_card(
 ) -> None:
     """Print a model's card (README) from the local store."""
     out = output_for(ctx)
-    config = state(ctx).config
-    try:
-        text = models.read_local_card(config, model_id, revision)
-    except (NotLocalizedError, EntryNotFoundError) as exc:
-        if not try_huggingface:
-            raise
-        out.info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
-        text = models.fetch_card(config, model_id, revision)
-    out.result_text(text)
+    out.result_text(_local_or_hub(ctx, models.read_local_card, models.fetch_card, model_id, revision,
+                                  try_huggingface))
 
 
 def show_model_config(
@@ -104,15 +101,27 @@ def show_model_config(
 ) -> None:
     """Print a model's config.json from the local store."""
     out = output_for(ctx)
+    out.result_json(_local_or_hub(ctx, models.read_local_config, models.fetch_config, model_id, revision,
+                                  try_huggingface))
+
+
+def _local_or_hub(
+    ctx: typer.Context,
+    read_local: Callable[[HGLocalizationConfig, str, str | None], T],
+    read_hub: Callable[[HGLocalizationConfig, str, str | None], T],
+    model_id: str,
+    revision: str | None,
+    try_huggingface: bool,
+) -> T:
+    """From the store; with --try-huggingface, from the Hub (not cached) when the store lacks it."""
     config = state(ctx).config
     try:
-        data = models.read_local_config(config, model_id, revision)
+        return read_local(config, model_id, revision)
     except (NotLocalizedError, EntryNotFoundError) as exc:
         if not try_huggingface:
             raise
-        out.info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
-        data = models.fetch_config(config, model_id, revision)
-    out.result_json(data)
+        output_for(ctx).info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
+        return read_hub(config, model_id, revision)
 
 
 def compare_models(
