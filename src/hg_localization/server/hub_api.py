@@ -12,7 +12,7 @@ import hashlib
 import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -40,7 +40,9 @@ class HubReadApi:
     def _guard(self, request: Request, repo: ServedRepo) -> Response | None:
         """None when the request may read ``repo``, else the 401 to send."""
         sent, may_read, _ = self.tokens.check(request)
-        if sent and not may_read and (repo.private or self.tokens.read or self.tokens.write):
+        # A token this server does not know is ignored for public repos: users often have an
+        # HF_TOKEN for huggingface.co set, and refusing it would break their public downloads.
+        if sent and not may_read and repo.private:
             return unauthorized(repo.repo_id, bad_token=True)
         if repo.private and not may_read:
             return unauthorized(repo.repo_id, bad_token=False)
@@ -105,12 +107,19 @@ class HubReadApi:
             return denied
         branches: list[dict[str, str]] = []
         tags: list[dict[str, str]] = []
+        pull_requests: list[dict[str, str]] = []
         for name in repo.revisions:
             revision = await run_in_threadpool(self.source.resolve, route.repo_type, route.repo_id, name)
-            kind = "tags" if name in repo.tags else "heads"
-            entry = {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": revision.commit}
-            (tags if kind == "tags" else branches).append(entry)
-        return JSONResponse({"branches": branches, "tags": tags, "converts": [], "pullRequests": None})
+            if name.startswith("refs/pr/"):
+                pull_requests.append({"name": name, "ref": name, "targetCommit": revision.commit})
+            elif name in repo.tags:
+                tags.append({"name": name, "ref": f"refs/tags/{name}", "targetCommit": revision.commit})
+            else:
+                branches.append({"name": name, "ref": f"refs/heads/{name}", "targetCommit": revision.commit})
+        answer: dict[str, Any] = {"branches": branches, "tags": tags, "converts": []}
+        if request.query_params.get("include_prs", "").lower() in ("1", "true"):
+            answer["pullRequests"] = pull_requests  # the Hub sends this key only when asked
+        return JSONResponse(answer)
 
     # --- /api/{type}s/{repo}/tree/{rev}[/{path}] ------------------------------------------------
     async def tree(self, request: Request, route: ApiRoute) -> Response:
@@ -121,7 +130,8 @@ class HubReadApi:
         expand = request.query_params.get("expand", "").lower() == "true"
         base = route.path.strip("/")
         if base and not _is_directory(opened, base):
-            return error_response(EntryNotFoundError(opened.repo_id, base, route.revision), commit=opened.commit)
+            missing = EntryNotFoundError(opened.repo_id, base, route.revision)
+            return error_response(missing, commit=opened.commit)
         entries = list(_tree_entries(opened, base, recursive, expand))
         start = _int(request.query_params.get("cursor"), 0)
         size = min(_int(request.query_params.get("limit"), self.tree_page_size), self.tree_page_size)
@@ -179,7 +189,7 @@ class HubReadApi:
 
 def _iso(moment: datetime) -> str:
     """``2024-06-01T12:00:00.000Z``: huggingface_hub parses only this form (UTC, with a ``Z``)."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -281,7 +291,11 @@ def _dir_entry(path: str, revision: ServedRevision, expand: bool) -> dict[str, A
 
 
 def _last_commit(revision: ServedRevision) -> dict[str, str]:
-    return {"id": revision.commit, "title": f"Revision {revision.revision}", "date": _iso(revision.last_modified)}
+    return {
+        "id": revision.commit,
+        "title": f"Revision {revision.revision}",
+        "date": _iso(revision.last_modified),
+    }
 
 
 def _directories(revision: ServedRevision) -> set[str]:

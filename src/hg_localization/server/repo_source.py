@@ -25,7 +25,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hg_localization.errors import HGLocalizationError, RepoNotFoundError, RevisionNotFoundError
@@ -45,10 +45,13 @@ REPO_SETTINGS_FILENAME = "repo.json"
 DEFAULT_BRANCH = "main"
 #: Files stored with Git LFS on the Hub by default (its .gitattributes), and anything this large.
 LFS_SUFFIXES = frozenset(
-    ".7z .arrow .bin .bz2 .ckpt .ftz .gguf .gz .h5 .joblib .lz4 .mlmodel .model .msgpack .npy .npz "
-    ".onnx .ot .parquet .pb .pickle .pkl .pt .pth .rar .safetensors .tar .tflite .tgz .wasm .xz .zip "
-    ".zst .tfevents".split()
-)
+    (
+        ".7z", ".arrow", ".bin", ".bz2", ".ckpt", ".ftz", ".gguf", ".gz", ".h5", ".joblib", ".lz4",
+        ".mlmodel", ".model", ".msgpack", ".npy", ".npz", ".onnx", ".ot", ".parquet", ".pb", ".pickle",
+        ".pkl", ".pt", ".pth", ".rar", ".safetensors", ".tar", ".tflite", ".tgz", ".wasm", ".xz", ".zip",
+        ".zst", ".tfevents",
+    )
+)  # fmt: skip
 LFS_MIN_SIZE = 10 * 1024 * 1024
 
 
@@ -143,7 +146,8 @@ class RepoSource:
         for namespace_dir in _subdirs(root):
             for repo_dir in _subdirs(namespace_dir):
                 namespace = namespace_dir.name
-                repo_id = repo_dir.name if namespace == NO_NAMESPACE_FOLDER else f"{namespace}/{repo_dir.name}"
+                name = repo_dir.name
+                repo_id = name if namespace == NO_NAMESPACE_FOLDER else f"{namespace}/{name}"
                 try:
                     found.append(self.repo(repo_type, repo_id))
                 except HGLocalizationError:
@@ -192,7 +196,7 @@ class RepoSource:
             files = tuple(self._scan(folder))
             commit = _content_commit(files)
             newest = max((f.disk_path.stat().st_mtime for f in files), default=folder.stat().st_mtime)
-            modified = datetime.fromtimestamp(newest, tz=timezone.utc)
+            modified = datetime.fromtimestamp(newest, tz=UTC)
         return ServedRevision(
             repo_type=repo.repo_type,
             repo_id=repo.repo_id,

@@ -83,8 +83,8 @@ def _parse_api(segments: list[str]) -> Route | None:
             tail = rest[id_length + 1 :]
             if action == "refs":
                 return ApiRoute(repo_type, repo_id, "refs") if not tail else None
-            if not tail:
-                return None
+            if not tail:  # ``/api/models/org/tree`` is the info of a repo named "tree"
+                continue
             revision = unquote(tail[0])
             path = unquote("/".join(tail[1:])).strip("/")
             if action == "revision":

@@ -1,0 +1,88 @@
+"""Fixtures shared by every suite: a clean environment, the sample repos, the test Hub server.
+
+No test reaches huggingface.co: before anything imports huggingface_hub (which reads its
+constants once, at import), ``HF_ENDPOINT`` points at a port where nothing listens and the
+cache and token paths point into a temporary folder. Tests that use a real client pass
+``endpoint=hub_server.url`` (or ``HfApi(endpoint=…)``), or run it in a subprocess with
+``HF_ENDPOINT`` set (``helpers.clients.run_python``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# --- before any Hub client is imported ---------------------------------------------------------
+_CLEARED_PREFIXES = ("HF_", "HUGGINGFACE_", "HUGGING_FACE_", "TRANSFORMERS_", "HGLOC_", "AWS_")
+for _name in list(os.environ):
+    if _name.startswith(_CLEARED_PREFIXES):
+        del os.environ[_name]
+_SESSION_HF_HOME = Path(tempfile.mkdtemp(prefix="hgloc-tests-hf-home-"))
+
+from helpers.servers import DEAD_ENDPOINT, PRIVATE_TOKEN, HubServer, run_server  # noqa: E402
+
+
+def _hub_client_environment(hf_home: Path) -> dict[str, str]:
+    return {
+        "HF_HOME": str(hf_home),
+        "HF_HUB_CACHE": str(hf_home / "hub"),
+        "HF_ENDPOINT": DEAD_ENDPOINT,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
+os.environ.update(_hub_client_environment(_SESSION_HF_HOME))
+
+import pytest  # noqa: E402
+
+from hg_localization.demo.sample_repos import SampleRepos, write_sample_repos  # noqa: E402
+from hg_localization.server.app import create_app  # noqa: E402
+from hg_localization.server.auth import ServerTokens  # noqa: E402
+from hg_localization.server.repo_source import RepoSource  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_HF_HOME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test starts without tokens, HGLOC_* or AWS_* settings, with its own HF_HOME.
+
+    ``HF_ENDPOINT`` points where nothing listens: give clients the test server's URL explicitly.
+    """
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in _hub_client_environment(tmp_path / "hf-home").items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def sample_repos(tmp_path_factory: pytest.TempPathFactory) -> SampleRepos:
+    """The sample repos (``hg_localization.demo.sample_repos``), written once. Do not modify them."""
+    return write_sample_repos(tmp_path_factory.mktemp("sample-repos"))
+
+
+@pytest.fixture(scope="session")
+def sample_repos_dir(sample_repos: SampleRepos) -> Path:
+    """The folder of repos (``models/…``, ``datasets/…``) the sample repos were written to."""
+    return sample_repos.directory
+
+
+@pytest.fixture(scope="session")
+def hub_server(sample_repos: SampleRepos) -> Iterator[HubServer]:
+    """``create_app(RepoSource.for_repos_dir(…))``; ``token`` reads the private repo."""
+    app = create_app(
+        RepoSource.for_repos_dir(sample_repos.directory),
+        tokens=ServerTokens(read=frozenset({PRIVATE_TOKEN})),
+    )
+    with run_server(app) as url:
+        yield HubServer(url=url, repos_dir=sample_repos.directory, token=PRIVATE_TOKEN, samples=sample_repos)

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (servers in the background, clients in subprocesses)."""
