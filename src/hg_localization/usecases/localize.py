@@ -53,10 +53,18 @@ class TeamCache(Protocol):
         """Where it is, for messages (never a secret)."""
 
     def fetch(
-        self, manifest_key: tuple[RepoType, RepoId, str], selection: Selection, staging: Staging,
+        self,
+        manifest_key: tuple[RepoType, RepoId, str],
+        selection: Selection,
+        staging: Staging,
         progress: ProgressListener,
+        metadata_files: Sequence[str] = (),
     ) -> RevisionManifest | None:
-        """Fill ``staging`` with a complete revision covering ``selection``; None when there is none."""
+        """Fill ``staging`` with a complete revision covering ``selection``; None when there is none.
+
+        ``metadata_files`` are the files every selection includes (a metadata-only request
+        fetches just those, even when the bucket holds every file of the revision).
+        """
 
     def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
         """Upload a complete revision (incrementally; its metadata object last)."""
@@ -217,7 +225,11 @@ def _from_bucket(
 ) -> RevisionManifest | None:
     try:
         return bucket.fetch(
-            (request.repo_type, request.repo_id, request.revision), request.selection, staging, progress
+            (request.repo_type, request.repo_id, request.revision),
+            request.selection,
+            staging,
+            progress,
+            metadata_files=request.metadata_files,
         )
     except IntegrityError:
         raise

@@ -1,0 +1,118 @@
+"""Run every benchmark with its defaults, print one summary, write ``bench/results/latest.json``.
+
+    .venv/bin/python bench/run_all.py            # about a minute on 2 cores
+    .venv/bin/python bench/run_all.py --quick    # smaller sizes, one repetition: a smoke run
+
+Benchmarks, not tests: nothing here asserts a time. Numbers are wall clock on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import bench_download
+import bench_hashing
+import bench_server
+from _common import RESULTS_DIR, Section, format_section, machine_info, write_json
+
+QUICK_ARGS = {
+    "download": ["--large-mib", "16", "--small-files", "10", "--repeats", "1"],
+    "hashing": ["--mib", "128", "--repeats", "1"],
+    "server": ["--mib", "64", "--many-files", "200", "--repeats", "1", "--heads", "50"],
+}
+
+
+def _seconds(sections: list[Section], name: str) -> float | None:
+    for section in sections:
+        for row in section.rows:
+            if row.name == name:
+                return row.seconds
+    return None
+
+
+def _ratio(sections: list[Section], numerator: str, denominator: str) -> float | None:
+    top, bottom = _seconds(sections, numerator), _seconds(sections, denominator)
+    return top / bottom if top is not None and bottom else None
+
+
+def key_ratios(sections: list[Section]) -> dict[str, float | None]:
+    """The few numbers worth a glance (time ratios: below 1 means the first is faster)."""
+    head_rows = [r.name for s in sections for r in s.rows if r.name.startswith("hgloc serve HEAD")]
+    ratios = {
+        "hgloc download-model / snapshot_download": _ratio(
+            sections, "hgloc download-model", "snapshot_download"
+        ),
+        "hgloc download-model / (snapshot_download + sha256sum)": _ratio(
+            sections, "hgloc download-model", "snapshot_download + sha256sum"
+        ),
+        "hgloc download-model / curl sequential": _ratio(sections, "hgloc download-model", "curl sequential"),
+        "hgloc re-run (no-op) / hgloc --version": _ratio(sections, "hgloc re-run (no-op)", "hgloc --version"),
+        "hash_file (sha256+sha1) / sha256sum": _ratio(sections, "hgloc hash_file (sha256+sha1)", "sha256sum"),
+        "hash_file (sha256+sha1) / hashlib sha256": _ratio(
+            sections, "hgloc hash_file (sha256+sha1)", "hashlib.file_digest sha256"
+        ),
+        "hgloc serve GET / http.server GET": _ratio(sections, "hgloc serve GET", "http.server GET"),
+    }
+    for name in head_rows:
+        ratios[f"{name} p50 / http.server HEAD p50"] = _ratio(sections, name, "http.server HEAD")
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    parser.add_argument(
+        "--only",
+        choices=["download", "hashing", "server"],
+        action="append",
+        help="run only these (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file")
+    args = parser.parse_args(argv)
+    selected = args.only or ["download", "hashing", "server"]
+    started = time.perf_counter()
+    sections: list[Section] = []
+    machine = machine_info()
+    for name in selected:
+        extra = QUICK_ARGS[name] if args.quick else []
+        print(f"-- running {name} {' '.join(extra)}".rstrip(), file=sys.stderr, flush=True)
+        if name == "download":
+            sections.append(bench_download.run_bench(bench_download.build_parser().parse_args(extra)))
+        elif name == "hashing":
+            sections.append(bench_hashing.run_bench(bench_hashing.build_parser().parse_args(extra)))
+        else:
+            sections += bench_server.run_bench(bench_server.build_parser().parse_args(extra))
+    elapsed = time.perf_counter() - started
+    ratios = key_ratios(sections)
+    print(
+        f"\nhg-localization benchmarks — {machine['date']} — {machine['cores']} cores ({machine['cpu']}), "
+        f"load {machine['load_avg_1m']} at start, huggingface_hub {machine['huggingface_hub']}"
+    )
+    for section in sections:
+        print()
+        print(format_section(section))
+    print("\n== Key ratios (wall time; < 1 means the first is faster) ==")
+    width = max(len(k) for k in ratios)
+    for key, value in ratios.items():
+        print(f"{key.ljust(width)}  {'-' if value is None else f'{value:.2f}'}")
+    print(f"\n(total {elapsed:.0f}s)")
+    payload: dict[str, Any] = {
+        "machine": machine,
+        "quick": args.quick,
+        "elapsed_s": round(elapsed, 1),
+        "sections": [s.as_dict() for s in sections],
+        "key_ratios": {k: None if v is None else round(v, 3) for k, v in ratios.items()},
+    }
+    write_json(args.out, payload)
+    print(f"results written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Team-bucket functions of the Python API.
+
+The ``sync_*`` functions follow the API's rule: they never raise for an expected failure and
+return ``(success, message)`` (one per revision for the sync of everything). The ``list_*``
+functions raise :class:`hg_localization.HGLocalizationError` (a ``StorageError`` when the
+bucket or the public URL cannot be read): an empty list would claim the bucket is empty.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hg_localization.config import HGLocalizationConfig, load_config
+from hg_localization.errors import HGLocalizationError
+from hg_localization.s3.catalog import IndexEntry
+from hg_localization.s3.push import PushReport
+from hg_localization.usecases import s3_sync
+
+
+def sync_local_model_to_s3(
+    model_id: str,
+    revision: str | None = None,
+    make_public: bool = False,
+    config: HGLocalizationConfig | None = None,
+) -> tuple[bool, str]:
+    """Upload a localized model revision to the team bucket (only what the bucket lacks).
+
+    With ``make_public`` it also becomes readable without credentials and is listed in
+    ``public_models.json``. Returns ``(True, summary)`` or ``(False, what_went_wrong)``.
+    """
+    try:
+        report = s3_sync.sync_local_repo(
+            load_config(config), "model", model_id, revision, make_public=make_public
+        )
+    except HGLocalizationError as exc:
+        return False, str(exc)
+    return True, describe_push(report)
+
+
+def sync_all_local_models_to_s3(
+    make_public: bool = False, config: HGLocalizationConfig | None = None
+) -> list[dict[str, Any]]:
+    """Upload every localized model revision; one dict per revision (``model_id``, ``revision``,
+    ``ok``, ``message``). An empty store gives an empty list; a configuration error, one failed entry.
+    """
+    try:
+        results = s3_sync.sync_all_local(load_config(config), "model", make_public=make_public)
+    except HGLocalizationError as exc:
+        return [{"model_id": None, "revision": None, "ok": False, "message": str(exc)}]
+    return [
+        {
+            "model_id": result.repo_id,
+            "revision": result.revision,
+            "ok": result.ok,
+            "message": describe_push(result.report) if result.report else str(result.error),
+        }
+        for result in results
+    ]
+
+
+def list_s3_models(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
+    """Every model revision in the team bucket's index (``model_id``, ``revision``, ``commit``,
+    ``files``, ``size``, ``full``, ``is_public``, ``fetched_at``)."""
+    listing = s3_sync.list_bucket_repos(load_config(config), "model")
+    return [_model_dict(entry) for entry in listing.entries]
+
+
+def list_public_models(
+    public_url: str | None = None, config: HGLocalizationConfig | None = None
+) -> list[dict[str, Any]]:
+    """The public index (``public_models.json``), read with no credentials at all."""
+    return [
+        _model_dict(entry) for entry in s3_sync.list_public_repos(load_config(config), "model", public_url)
+    ]
+
+
+def describe_push(report: PushReport) -> str:
+    what = f"{report.repo_id} ({report.revision} @ {report.commit[:12]})"
+    if not report.changed:
+        text = f"{what} was already in {report.location}; nothing to upload."
+    else:
+        text = (
+            f"Synced {what} to {report.location}: {report.uploaded_files} files uploaded, "
+            f"{report.skipped_files} already there."
+        )
+    if report.public_url:
+        text += f" Public at {report.public_url}."
+    return text
+
+
+def _model_dict(entry: IndexEntry) -> dict[str, Any]:
+    data = entry.as_dict()
+    return {
+        "model_id": data.pop("repo_id"),
+        "revision": data.pop("revision"),
+        "commit": data.pop("commit"),
+        "files": data.pop("files"),
+        "size": data.pop("size"),
+        "full": data.pop("full"),
+        "is_public": data.pop("public"),
+        "fetched_at": data.pop("fetched_at"),
+    }

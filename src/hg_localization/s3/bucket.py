@@ -1,0 +1,302 @@
+"""The team bucket as a handful of operations, each with its errors translated.
+
+Whole files move through boto3's transfer manager: files above ``MULTIPART_THRESHOLD`` go in
+parts, several parts and several files at once (``max_workers``), and a failed multipart upload
+is aborted by the manager when the server can still be reached. An upload that a dead server
+left behind is aborted by :meth:`Bucket.abort_stale_uploads` on the next push.
+
+Each object carries its sha256 in its user metadata (``x-amz-meta-sha256``), so an incremental
+sync can compare without downloading, and a reader can verify what it got.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
+from s3transfer.subscribers import BaseSubscriber
+
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import StorageError
+from hg_localization.s3.client import BucketLocation, bucket_location, make_client, secret_of, transfer_config
+from hg_localization.s3.errors import (
+    FOREIGN_ERRORS,
+    bucket_errors,
+    error_code,
+    is_denied,
+    is_not_found,
+    is_precondition_failed,
+    translate,
+)
+from hg_localization.usecases.progress import SILENT, ProgressListener
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
+
+SHA256_METADATA = "sha256"
+
+
+class WriteConflict(StorageError):
+    """A conditional write lost: someone else changed the object first (read it again, retry)."""
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    key: str
+    size: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    source: Path
+    key: str
+    size: int
+    sha256: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    source_key: str
+    key: str
+    size: int
+    label: str
+
+
+@dataclass(frozen=True)
+class DownloadItem:
+    key: str
+    target: Path
+    size: int
+    label: str
+
+
+class Bucket:
+    """One bucket through one client; every method raises ``StorageError``, never a boto3 error."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        location: BucketLocation,
+        *,
+        transfer: TransferConfig | None = None,
+        secret: str | None = None,
+    ) -> None:
+        self.client = client
+        self.location = location
+        self.transfer = transfer or transfer_config(4)
+        self._secret = secret
+
+    @classmethod
+    def from_config(cls, config: HGLocalizationConfig) -> Bucket:
+        return cls(
+            make_client(config),
+            bucket_location(config),
+            transfer=transfer_config(config.max_workers),
+            secret=secret_of(config),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.location.bucket
+
+    def errors(self, action: str) -> AbstractContextManager[None]:
+        return bucket_errors(self.location, action, secret=self._secret)
+
+    def _translate(self, exc: BaseException, action: str) -> StorageError:
+        return translate(exc, self.location, action, secret=self._secret)
+
+    # --- single objects ----------------------------------------------------------------------
+    def head(self, key: str) -> RemoteObject | None:
+        try:
+            answer = self.client.head_object(Bucket=self.name, Key=key)
+        except FOREIGN_ERRORS as exc:
+            if is_not_found(exc):
+                return None
+            raise self._translate(exc, f"read '{key}' in") from exc
+        metadata = {k.lower(): v for k, v in answer.get("Metadata", {}).items()}
+        return RemoteObject(key=key, size=answer["ContentLength"], sha256=metadata.get(SHA256_METADATA))
+
+    def get_bytes(self, key: str) -> tuple[bytes, str] | None:
+        """The object's content and ETag, or None when there is no such key."""
+        try:
+            answer = self.client.get_object(Bucket=self.name, Key=key)
+            return answer["Body"].read(), answer["ETag"]
+        except FOREIGN_ERRORS as exc:
+            if is_not_found(exc):
+                return None
+            raise self._translate(exc, f"read '{key}' in") from exc
+
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        content_type: str = "application/json",
+    ) -> str:
+        """Write a small object; with ``if_match``/``if_none_match`` only when nobody wrote first.
+
+        Raises :class:`WriteConflict` when the condition does not hold.
+        """
+        args: dict[str, Any] = {"Bucket": self.name, "Key": key, "Body": data, "ContentType": content_type}
+        if sha256:
+            args["Metadata"] = {SHA256_METADATA: sha256}
+        if if_match:
+            args["IfMatch"] = if_match
+        if if_none_match:
+            args["IfNoneMatch"] = "*"
+        try:
+            answer = self.client.put_object(**args)
+        except FOREIGN_ERRORS as exc:
+            if (if_match or if_none_match) and is_precondition_failed(exc):
+                raise WriteConflict(f"'{key}' in {self.location.describe()} changed meanwhile.") from exc
+            raise self._translate(exc, f"write '{key}' to") from exc
+        return answer["ETag"]
+
+    def delete(self, key: str) -> None:
+        with self.errors(f"delete '{key}' from"):
+            self.client.delete_object(Bucket=self.name, Key=key)
+
+    def list(self, prefix: str) -> Iterator[RemoteObject]:
+        """Every object under ``prefix`` (keys and sizes; sha256 needs :meth:`head`)."""
+        with self.errors(f"list '{prefix}' in"):
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield RemoteObject(key=item["Key"], size=item["Size"])
+
+    # --- bucket policy -----------------------------------------------------------------------
+    def get_policy(self) -> str | None:
+        try:
+            return self.client.get_bucket_policy(Bucket=self.name)["Policy"]
+        except FOREIGN_ERRORS as exc:
+            if error_code(exc) == "NoSuchBucketPolicy":
+                return None
+            raise self._translate(exc, "read the bucket policy of") from exc
+
+    def put_policy(self, policy: str) -> None:
+        with self.errors("set the bucket policy of"):
+            self.client.put_bucket_policy(Bucket=self.name, Policy=policy)
+
+    # --- whole files, through the transfer manager ---------------------------------------------
+    def upload_files(self, items: Sequence[UploadItem], progress: ProgressListener = SILENT) -> None:
+        if not items:
+            return
+        with create_transfer_manager(self.client, self.transfer) as manager:
+            futures = [
+                (
+                    item,
+                    manager.upload(
+                        str(item.source),
+                        self.name,
+                        item.key,
+                        extra_args={"Metadata": {SHA256_METADATA: item.sha256}},
+                        subscribers=[_Progress(progress, item.label, item.size)],
+                    ),
+                )
+                for item in items
+            ]
+            for item, future in futures:
+                with self.errors(f"upload '{item.label}' to"):
+                    future.result()
+
+    def copy_objects(self, items: Sequence[CopyItem], progress: ProgressListener = SILENT) -> None:
+        """Server-side copies (multipart for big objects); user metadata (the sha256) is kept."""
+        if not items:
+            return
+        with create_transfer_manager(self.client, self.transfer) as manager:
+            futures = [
+                (
+                    item,
+                    manager.copy(
+                        {"Bucket": self.name, "Key": item.source_key},
+                        self.name,
+                        item.key,
+                        subscribers=[_Progress(progress, item.label, item.size)],
+                    ),
+                )
+                for item in items
+            ]
+            for item, future in futures:
+                with self.errors(f"copy '{item.label}' within"):
+                    future.result()
+
+    def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener = SILENT) -> None:
+        """Each object to its target (written to a temp name by the manager, then renamed)."""
+        if not items:
+            return
+        for item in items:
+            item.target.parent.mkdir(parents=True, exist_ok=True)
+        with create_transfer_manager(self.client, self.transfer) as manager:
+            futures = [
+                (
+                    item,
+                    manager.download(
+                        self.name,
+                        item.key,
+                        str(item.target),
+                        subscribers=[_Progress(progress, item.label, item.size)],
+                    ),
+                )
+                for item in items
+            ]
+            for item, future in futures:
+                with self.errors(f"download '{item.label}' from"):
+                    future.result()
+
+    def abort_stale_uploads(self, prefix: str, older_than: timedelta) -> int:
+        """Abort multipart uploads under ``prefix`` begun before ``now - older_than``.
+
+        A server killed mid-upload keeps the parts it received; nobody will complete them. The
+        age limit keeps a concurrent pusher's upload alive. Not being allowed to list them is
+        not an error (many IAM policies leave that permission out).
+        """
+        cutoff = datetime.now(UTC) - older_than
+        aborted = 0
+        try:
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] <= cutoff:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.name, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+        except FOREIGN_ERRORS as exc:
+            if is_denied(exc):
+                logger.debug("Not allowed to list incomplete uploads under %s: %s", prefix, error_code(exc))
+                return aborted
+            raise self._translate(exc, f"abort incomplete uploads under '{prefix}' in") from exc
+        return aborted
+
+
+class _Progress(BaseSubscriber):
+    """Forwards the transfer manager's byte counts to a ProgressListener."""
+
+    def __init__(self, listener: ProgressListener, label: str, size: int) -> None:
+        self._listener = listener
+        self._label = label
+        self._size = size
+        self._started = False
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        if not self._started:
+            self._started = True
+            self._listener.file_started(self._label, self._size)
+        self._listener.file_advanced(self._label, bytes_transferred)
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        if self._started:
+            self._listener.file_finished(self._label)

@@ -1,0 +1,137 @@
+"""boto3 clients for the team bucket, made from the configuration and nowhere else.
+
+Credentials come from ``HGLocalizationConfig`` (``HGLOC_AWS_ACCESS_KEY_ID`` /
+``HGLOC_AWS_SECRET_ACCESS_KEY``) when both are set; otherwise boto3's standard chain decides
+(``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``…, ``~/.aws``, instance roles), so a team's existing AWS
+set-up works unchanged. Anonymous readers get an UNSIGNED client: it never looks for credentials.
+
+A custom endpoint (SeaweedFS, MinIO, Ceph…) gets path-style addressing, which every
+S3-compatible server understands; AWS keeps boto3's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore import UNSIGNED
+from botocore.config import Config
+
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import InvalidInputError
+from hg_localization.s3.keys import BucketKeys
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+#: Files at least this big are uploaded (and downloaded) in parts, several at a time.
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
+#: Used when a custom endpoint is set without a region (botocore needs one to sign).
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class BucketLocation:
+    """Which bucket, where, and under which prefix. Holds nothing secret: safe in any message."""
+
+    bucket: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    keys: BucketKeys = field(default_factory=lambda: BucketKeys(""))
+
+    def describe(self) -> str:
+        path = f"s3://{self.bucket}/{self.keys.prefix}" if self.keys.prefix else f"s3://{self.bucket}"
+        return f"{path} at {_without_userinfo(self.endpoint_url) if self.endpoint_url else 'AWS S3'}"
+
+    def public_url(self) -> str:
+        """The URL of the public folder, for anonymous readers (path-style on custom endpoints)."""
+        root = self.keys.public_root.rstrip("/")
+        if self.endpoint_url:
+            return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{root}"
+        region = self.region or DEFAULT_REGION
+        return f"https://{self.bucket}.s3.{region}.amazonaws.com/{root}"
+
+
+def bucket_location(config: HGLocalizationConfig) -> BucketLocation:
+    if not config.s3_bucket_name:
+        raise InvalidInputError(
+            "No team bucket is configured.",
+            hint="Set HGLOC_S3_BUCKET_NAME (and HGLOC_S3_ENDPOINT_URL for a non-AWS server); "
+            "see docs/bucket.md.",
+        )
+    return BucketLocation(
+        bucket=config.s3_bucket_name,
+        endpoint_url=config.s3_endpoint_url,
+        region=config.s3_region,
+        keys=BucketKeys(config.s3_data_prefix),
+    )
+
+
+def secret_of(config: HGLocalizationConfig) -> str | None:
+    """The secret key, only so that error messages can be scrubbed of it."""
+    return config.aws_secret_access_key.get_secret_value() if config.aws_secret_access_key else None
+
+
+def make_client(config: HGLocalizationConfig) -> S3Client:
+    """A signed client: the configured keys, else the standard AWS credential chain."""
+    key_id = config.aws_access_key_id
+    secret = secret_of(config)
+    if bool(key_id) != bool(secret):
+        raise InvalidInputError(
+            "Only one of HGLOC_AWS_ACCESS_KEY_ID and HGLOC_AWS_SECRET_ACCESS_KEY is set.",
+            hint="Set both, or neither to use the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, …).",
+        )
+    session = boto3.session.Session(
+        aws_access_key_id=key_id or None,
+        aws_secret_access_key=secret or None,
+        region_name=_region(config.s3_region, config.s3_endpoint_url),
+    )
+    botocore_config = _botocore_config(config.s3_endpoint_url, config.max_workers)
+    return session.client("s3", endpoint_url=config.s3_endpoint_url, config=botocore_config)
+
+
+def anonymous_client(endpoint_url: str | None, region: str | None = None) -> S3Client:
+    """An UNSIGNED client: what anyone without credentials can do."""
+    session = boto3.session.Session(region_name=_region(region, endpoint_url))
+    cfg = _botocore_config(endpoint_url, 4).merge(Config(signature_version=UNSIGNED))
+    return session.client("s3", endpoint_url=endpoint_url, config=cfg)
+
+
+def transfer_config(max_workers: int) -> TransferConfig:
+    """boto3's transfer manager settings: big files in parts, ``max_workers`` transfers at once."""
+    return TransferConfig(
+        multipart_threshold=MULTIPART_THRESHOLD,
+        multipart_chunksize=MULTIPART_CHUNKSIZE,
+        max_concurrency=max_workers,
+        use_threads=True,
+        preferred_transfer_client="classic",  # the same code path everywhere, awscrt installed or not
+    )
+
+
+def _without_userinfo(url: str) -> str:
+    """``http://user:pass@host`` → ``http://***@host``: an endpoint URL is shown, its password never."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def _region(region: str | None, endpoint_url: str | None) -> str | None:
+    if region:
+        return region
+    return DEFAULT_REGION if endpoint_url else None
+
+
+def _botocore_config(endpoint_url: str | None, max_workers: int) -> Config:
+    return Config(
+        s3={"addressing_style": "path"} if endpoint_url else {},
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"max_attempts": 4, "mode": "standard"},
+        max_pool_connections=max(10, 2 * max_workers),
+        user_agent_extra="hg-localization",
+    )

@@ -1,0 +1,192 @@
+"""Fetch a revision from the bucket (or its public copy) into a staging folder, verified.
+
+::
+
+    metadata object ── missing ─▶ None (the caller goes to the Hub)
+      │ checked: valid JSON, about this id/type/revision, paths that stay inside the folder
+      │ does not cover the selection ─▶ None
+      ▼
+    the files the selection needs ─▶ <staging>/<local_path>.incomplete
+      ─▶ sha256 and size equal to the metadata's? ── no ─▶ deleted, IntegrityError
+      │ yes
+      ▼
+    renamed to <staging>/<local_path>; the manifest is returned (source "bucket")
+
+The metadata object is the only thing trusted to say a revision exists, and every byte is
+checked against it. Paths come from the metadata object, i.e. from outside: they pass
+:func:`hg_localization.ids.validate_repo_path` (in ``RevisionManifest.from_json``) and are
+checked again against the staging folder before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from huggingface_hub.utils import filter_repo_objects
+
+from hg_localization.errors import IntegrityError, InvalidInputError
+from hg_localization.ids import RepoId, RepoType
+from hg_localization.integrity.hashing import hash_file
+from hg_localization.s3.bucket import Bucket, DownloadItem
+from hg_localization.s3.catalog import parse_manifest
+from hg_localization.s3.keys import KeySpace
+from hg_localization.s3.public_reader import PublicReader
+from hg_localization.store.local_store import Staging
+from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
+from hg_localization.usecases.progress import SILENT, ProgressListener
+
+
+class RevisionSource(Protocol):
+    """Where complete revisions can be read: the private bucket, or the public URL."""
+
+    def describe(self) -> str: ...
+
+    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None: ...
+
+    def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str: ...
+
+    def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener) -> None: ...
+
+
+class BucketSource:
+    """The private revisions of a bucket, read with credentials."""
+
+    def __init__(self, bucket: Bucket) -> None:
+        self._bucket = bucket
+        self._space = bucket.location.keys.private
+
+    def describe(self) -> str:
+        return self._bucket.location.describe()
+
+    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None:
+        got = self._bucket.get_bytes(self._space.metadata_key(repo_type, repo_id, revision))
+        return got[0] if got else None
+
+    def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str:
+        return self._space.object_key(repo_type, repo_id, revision, local_path)
+
+    def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener) -> None:
+        self._bucket.download_files(items, progress)
+
+
+class PublicSource:
+    """The public revisions, read anonymously over HTTP(S) from the public URL."""
+
+    def __init__(self, reader: PublicReader) -> None:
+        self._reader = reader
+        self._space = KeySpace("")
+
+    def describe(self) -> str:
+        return self._reader.describe()
+
+    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None:
+        return self._reader.get_bytes(self._space.metadata_key(repo_type, repo_id, revision))
+
+    def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str:
+        return self._space.object_key(repo_type, repo_id, revision, local_path)
+
+    def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener) -> None:
+        self._reader.download_files(items, progress)
+
+
+def fetch_revision(
+    source: RevisionSource,
+    repo_type: RepoType,
+    repo_id: RepoId,
+    revision: str,
+    selection: Selection,
+    staging: Staging,
+    *,
+    metadata_files: Sequence[str] = (),
+    progress: ProgressListener = SILENT,
+) -> RevisionManifest | None:
+    """Fill ``staging`` from ``source``; the manifest of what was fetched, or None when it has none."""
+    data = source.read_metadata(repo_type, repo_id, revision)
+    if data is None:
+        return None
+    where = f"metadata of '{repo_id}' at '{revision}' in {source.describe()}"
+    manifest = parse_manifest(data, repo_type, repo_id, revision, where=where)
+    if not manifest.covers(selection):
+        return None
+    wanted = select_records(manifest, selection, metadata_files)
+    todo: list[tuple[FileRecord, DownloadItem]] = []
+    for record in wanted:
+        final = inside(staging.path, staging.final_path(record.local_path))
+        if final.is_file() and _matches(final, record):
+            continue  # verified by an interrupted run
+        partial = inside(staging.path, staging.partial_path(record.local_path))
+        key = source.object_key(repo_type, repo_id, revision, record.local_path)
+        todo.append((record, DownloadItem(key=key, target=partial, size=record.size, label=record.path)))
+    source.download_files([item for _, item in todo], progress)
+    for record, item in todo:
+        _verify_and_place(record, item.target, staging.final_path(record.local_path))
+    return _fetched_manifest(manifest, wanted, selection, metadata_files, source.describe())
+
+
+def select_records(
+    manifest: RevisionManifest, selection: Selection, metadata_files: Sequence[str]
+) -> list[FileRecord]:
+    """The files of the bucket's copy that ``selection`` asks for (all of them without ``metadata_files``)."""
+    if not metadata_files:
+        return list(manifest.files)
+    chosen = {f.path: f for f in manifest.files if f.path in metadata_files}
+    if selection.full:
+        by_path = {f.path: f for f in manifest.files}
+        matched = filter_repo_objects(
+            list(by_path),
+            allow_patterns=list(selection.include) or None,
+            ignore_patterns=list(selection.exclude) or None,
+        )
+        chosen.update({p: by_path[p] for p in matched})
+    return sorted(chosen.values(), key=lambda f: f.path)
+
+
+def inside(folder: Path, target: Path) -> Path:
+    """``target``, once it is known to be inside ``folder`` (defence in depth: paths are validated)."""
+    root = os.path.realpath(folder)
+    resolved = os.path.realpath(target)
+    if os.path.commonpath([root, resolved]) != root or resolved == root:
+        raise InvalidInputError(f"The path '{target}' would leave '{folder}'; it was refused.")
+    return target
+
+
+def _matches(path: Path, record: FileRecord) -> bool:
+    if path.stat().st_size != record.size:
+        return False
+    return hash_file(path).sha256 == record.sha256
+
+
+def _verify_and_place(record: FileRecord, partial: Path, final: Path) -> None:
+    digest = hash_file(partial)
+    if digest.size != record.size or digest.sha256 != record.sha256:
+        partial.unlink(missing_ok=True)
+        raise IntegrityError(record.path, record.sha256, digest.sha256)
+    partial.replace(final)
+
+
+def _fetched_manifest(
+    manifest: RevisionManifest,
+    wanted: list[FileRecord],
+    selection: Selection,
+    metadata_files: Sequence[str],
+    where: str,
+) -> RevisionManifest:
+    everything = len(wanted) == len(manifest.files)
+    if metadata_files:
+        missing = [p for p in metadata_files if manifest.file(p) is None]
+    else:
+        missing = list(manifest.missing)
+    return manifest.model_copy(
+        update={
+            "files": wanted,
+            "selections": list(manifest.selections) if everything else [selection],
+            "missing": missing,
+            "source": "bucket",
+            "source_url": where,
+            "fetched_at": datetime.now(UTC),
+        }
+    )

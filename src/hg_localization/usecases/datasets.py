@@ -1,0 +1,297 @@
+"""Use cases for datasets: localize (whole repo or one config), list, read cards.
+
+A dataset is stored as the repository has it (parquet, csv, json, the README with its
+``configs:`` YAML), so the store can be served back through the Hub API and
+``datasets.load_dataset`` works against it with ``HF_ENDPOINT``. Loading from the store without
+a network, and saving a ``datasets.Dataset`` into it, are in :mod:`.dataset_io` (they need the
+optional ``datasets`` package; nothing here does).
+
+Before anything is downloaded the repo is looked at once (its file list and card) to refuse
+datasets that need a loading script, and to turn ``--name CONFIG`` into the file patterns of
+that config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from huggingface_hub.utils import filter_repo_objects
+
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError, UpstreamError
+from hg_localization.hub.client import HubClient, RemoteRevision
+from hg_localization.ids import RepoId, parse_repo_id, validate_revision
+from hg_localization.store.local_store import LocalStore, StoredRevision
+from hg_localization.store.manifest import Selection
+from hg_localization.usecases.dataset_configs import (
+    CARD_FILENAME,
+    DatasetConfig,
+    available_configs,
+    find_config,
+    loading_script,
+    parse_card,
+)
+from hg_localization.usecases.dataset_files import is_data_file
+from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, localize
+from hg_localization.usecases.models import hub_client, team_cache
+from hg_localization.usecases.progress import SILENT, ProgressListener
+
+DATASET_METADATA_FILES = (CARD_FILENAME,)
+DEFAULT_REVISION = "main"
+
+
+def dataset_store(config: HGLocalizationConfig) -> LocalStore:
+    return LocalStore(config.datasets_store_path, "dataset", config.bucket_id)
+
+
+def localize_dataset(
+    dataset_id: str,
+    revision: str | None = None,
+    *,
+    config: HGLocalizationConfig,
+    config_name: str | None = None,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    force: bool = False,
+    push: bool = True,
+    make_public: bool = False,
+    progress: ProgressListener = SILENT,
+) -> LocalizeOutcome:
+    """Bring a dataset into the local store: every file, or (``config_name``) one config's files."""
+    include, exclude = tuple(include), tuple(exclude)
+    if config_name is not None and include:
+        raise InvalidInputError(
+            "A config name and --include patterns cannot be combined.",
+            hint="--name CONFIG already selects that config's files; narrow it with --exclude.",
+        )
+    check_make_public(config, make_public=make_public, push=push)
+    repo_id = parse_repo_id(dataset_id)
+    revision = validate_revision(revision or DEFAULT_REVISION)
+    store = dataset_store(config)
+    hub = hub_client(config)
+    selection = _plan_selection(hub, store, repo_id, revision, config_name, include, exclude)
+    request = LocalizeRequest(
+        repo_type="dataset",
+        repo_id=repo_id,
+        revision=revision,
+        selection=selection,
+        metadata_files=DATASET_METADATA_FILES,
+        force=force,
+        push=push,
+        make_public=make_public,
+    )
+    return localize(
+        request,
+        store=store,
+        hub=hub,
+        bucket=team_cache(config),
+        max_workers=config.max_workers,
+        progress=progress,
+    )
+
+
+def check_make_public(config: HGLocalizationConfig, *, make_public: bool, push: bool) -> None:
+    """Refuse a request to share that could not be honoured, before anything is fetched."""
+    if not make_public:
+        return
+    if not push:
+        raise InvalidInputError("--make-public and --no-s3-upload contradict each other: choose one.")
+    if not config.s3_bucket_name:
+        raise InvalidInputError(
+            "--make-public needs a team bucket, and none is configured.",
+            hint="Set HGLOC_S3_BUCKET_NAME (and its endpoint and credentials), or drop --make-public.",
+        )
+
+
+def _plan_selection(
+    hub: HubClient,
+    store: LocalStore,
+    repo_id: RepoId,
+    revision: str,
+    config_name: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> Selection:
+    """What to fetch, decided from the repo's file list and card (one look before any download)."""
+    try:
+        remote = hub.resolve("dataset", repo_id, revision)
+    except UpstreamError:
+        # The Hub cannot be reached: the store or the team bucket may still have what is asked.
+        fallback = _selection_without_hub(store, repo_id, revision, config_name, include, exclude)
+        if fallback is None:
+            raise
+        return fallback
+    paths = [f.path for f in remote.files]
+    card_data = _remote_card_data(hub, remote)
+    script = loading_script(repo_id.name, paths, card_data)
+    if script is not None:
+        raise InvalidInputError(
+            f"The dataset '{repo_id}' needs a loading script ({script}); "
+            "hg-localization does not run remote code, so it was not localized.",
+            hint="If the repo has a parquet conversion, localize that instead: "
+            "--revision refs/convert/parquet",
+        )
+    if config_name is None:
+        selection = Selection(full=True, include=include, exclude=exclude)
+    else:
+        chosen = find_config(available_configs(card_data, paths), config_name, str(repo_id))
+        selection = config_selection(chosen, exclude)
+    _require_data_files(repo_id, paths, selection)
+    return selection
+
+
+def config_selection(chosen: DatasetConfig, exclude: tuple[str, ...] = ()) -> Selection:
+    """The files of one config, and the card (so the copy still says how it splits)."""
+    return Selection(
+        full=True,
+        include=(*chosen.download_patterns(), CARD_FILENAME),
+        exclude=exclude,
+        config_name=chosen.name,
+    )
+
+
+def _selection_without_hub(
+    store: LocalStore,
+    repo_id: RepoId,
+    revision: str,
+    config_name: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> Selection | None:
+    if config_name is None:
+        return Selection(full=True, include=include, exclude=exclude)
+    existing = store.get(repo_id, revision)
+    if existing is None:
+        return None  # the config's files are only known from the card upstream
+    return next((s for s in existing.manifest.selections if s.config_name == config_name), None)
+
+
+def _remote_card_data(hub: HubClient, remote: RemoteRevision) -> dict[str, Any]:
+    if remote.file(CARD_FILENAME) is None:
+        return {}
+    data = hub.read_file("dataset", remote.repo_id, remote.commit, CARD_FILENAME)
+    return parse_card(data.decode("utf-8", errors="replace"))
+
+
+def _require_data_files(repo_id: RepoId, paths: list[str], selection: Selection) -> None:
+    """Refuse a selection that would store a card and no data (a typo in a pattern, an empty config)."""
+    matched = filter_repo_objects(
+        [p for p in paths if p != CARD_FILENAME],
+        allow_patterns=list(selection.include) or None,
+        ignore_patterns=list(selection.exclude) or None,
+    )
+    if any(is_data_file(p) for p in matched):
+        return
+    if selection.config_name is not None:
+        raise InvalidInputError(f"The config '{selection.config_name}' of '{repo_id}' has no data files.")
+    if selection.include or selection.exclude:
+        raise InvalidInputError(
+            f"No data file of '{repo_id}' matches the --include/--exclude patterns.",
+            hint="Patterns match whole repo paths, e.g. 'data/*.parquet'.",
+        )
+    raise InvalidInputError(f"The dataset '{repo_id}' has no data files.")
+
+
+# --- reading the store --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalDataset:
+    dataset_id: str
+    revision: str
+    commit: str
+    #: Configs fetched by name; empty when the whole repo was fetched.
+    config_names: tuple[str, ...]
+    full: bool
+    has_card: bool
+    files: int
+    size: int
+    path: str
+    public: bool
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset_id": self.dataset_id,
+            "revision": self.revision,
+            "commit": self.commit,
+            "config_names": list(self.config_names),
+            "full": self.full,
+            "has_card": self.has_card,
+            "files": self.files,
+            "size": self.size,
+            "path": self.path,
+            "is_public": self.public,
+            "source": self.source,
+        }
+
+
+def list_datasets(config: HGLocalizationConfig) -> list[LocalDataset]:
+    revisions = dataset_store(config).iter_revisions()
+    return [_describe(s) for s in sorted(revisions, key=lambda s: (s.manifest.repo_id, s.manifest.revision))]
+
+
+def _describe(stored: StoredRevision) -> LocalDataset:
+    manifest = stored.manifest
+    whole = any(
+        s.full and not s.include and not s.exclude and s.config_name is None for s in manifest.selections
+    )
+    names = sorted({s.config_name for s in manifest.selections if s.config_name is not None})
+    return LocalDataset(
+        dataset_id=manifest.repo_id,
+        revision=manifest.revision,
+        commit=manifest.commit,
+        config_names=() if whole else tuple(names),
+        full=whole,
+        has_card=manifest.file(CARD_FILENAME) is not None,
+        files=len(manifest.files),
+        size=manifest.total_size,
+        path=str(stored.path),
+        public=manifest.public,
+        source=manifest.source,
+    )
+
+
+def find_local_dataset(config: HGLocalizationConfig, dataset_id: str, revision: str | None) -> StoredRevision:
+    """The local copy of a dataset: the revision asked for, else ``main``, else the newest one."""
+    repo_id = parse_repo_id(dataset_id)
+    store = dataset_store(config)
+    if revision is not None:
+        stored = store.get(repo_id, validate_revision(revision))
+        if stored is None:
+            raise NotLocalizedError(dataset_id, revision, "dataset")
+        return stored
+    stored = store.get(repo_id, DEFAULT_REVISION)
+    if stored is not None:
+        return stored
+    candidates = store.revisions_of(repo_id)
+    if not candidates:
+        raise NotLocalizedError(dataset_id, None, "dataset")
+    return max(candidates, key=lambda s: s.manifest.fetched_at)
+
+
+def read_local_card(config: HGLocalizationConfig, dataset_id: str, revision: str | None = None) -> str:
+    stored = find_local_dataset(config, dataset_id, revision)
+    return stored_card_text(stored) or _no_card(stored)
+
+
+def stored_card_text(stored: StoredRevision) -> str | None:
+    record = stored.manifest.file(CARD_FILENAME)
+    if record is None:
+        return None
+    return stored.file_path(record.local_path).read_text(encoding="utf-8", errors="replace")
+
+
+def _no_card(stored: StoredRevision) -> str:
+    raise EntryNotFoundError(stored.manifest.repo_id, CARD_FILENAME, stored.manifest.revision)
+
+
+def fetch_card(config: HGLocalizationConfig, dataset_id: str, revision: str | None = None) -> str:
+    """A dataset's card read from the Hub (nothing is cached)."""
+    repo_id = parse_repo_id(dataset_id)
+    data = hub_client(config).read_file(
+        "dataset", repo_id, validate_revision(revision or DEFAULT_REVISION), CARD_FILENAME
+    )
+    return data.decode("utf-8", errors="replace")

@@ -1,0 +1,158 @@
+"""Use cases for the team bucket: push local revisions, list what the bucket and the public index hold.
+
+Generic over the repo type: models and datasets live under ``models/`` and ``datasets/`` of the
+same bucket, with ``public_models.json`` and ``public_datasets.json`` as their public indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import HGLocalizationError, InvalidInputError, NotLocalizedError, StorageError
+from hg_localization.ids import RepoType, parse_repo_id, validate_revision
+from hg_localization.s3.bucket import Bucket
+from hg_localization.s3.catalog import IndexEntry, Listing, list_entries, rebuild_entries
+from hg_localization.s3.client import bucket_location
+from hg_localization.s3.errors import BucketUnreachableError
+from hg_localization.s3.keys import public_index_name
+from hg_localization.s3.public import parse_public_index, write_rebuilt_public_index
+from hg_localization.s3.public_reader import PublicReader
+from hg_localization.s3.push import PushReport
+from hg_localization.s3.team_cache import BucketCache
+from hg_localization.store.local_store import LocalStore, StoredRevision
+from hg_localization.usecases.progress import SILENT, ProgressListener
+
+DEFAULT_REVISION = "main"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One revision of a sync-all: pushed (``report``) or not (``error``)."""
+
+    repo_id: str
+    revision: str
+    report: PushReport | None = None
+    error: HGLocalizationError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def local_store(config: HGLocalizationConfig, repo_type: RepoType) -> LocalStore:
+    root = config.models_store_path if repo_type == "model" else config.datasets_store_path
+    return LocalStore(root, repo_type, config.bucket_id)
+
+
+def bucket_cache(config: HGLocalizationConfig) -> BucketCache:
+    """The configured bucket, with credentials; InvalidInputError saying what to set without one."""
+    bucket_location(config)  # raises when no bucket is configured
+    return BucketCache(config)
+
+
+def find_local_revision(
+    config: HGLocalizationConfig, repo_type: RepoType, repo_id: str, revision: str | None = None
+) -> StoredRevision:
+    """The revision asked for, else ``main``, else the most recently fetched one."""
+    parsed = parse_repo_id(repo_id)
+    store = local_store(config, repo_type)
+    if revision is not None:
+        stored = store.get(parsed, validate_revision(revision))
+        if stored is None:
+            raise NotLocalizedError(repo_id, revision, repo_type)
+        return stored
+    stored = store.get(parsed, DEFAULT_REVISION)
+    if stored is not None:
+        return stored
+    candidates = store.revisions_of(parsed)
+    if not candidates:
+        raise NotLocalizedError(repo_id, None, repo_type)
+    return max(candidates, key=lambda s: s.manifest.fetched_at)
+
+
+def sync_revision_to_bucket(
+    stored: StoredRevision,
+    config: HGLocalizationConfig,
+    make_public: bool = False,
+    progress: ProgressListener = SILENT,
+) -> PushReport:
+    """Push one complete local revision (incrementally); with ``make_public`` share it too."""
+    return bucket_cache(config).sync(stored, make_public=make_public, progress=progress)
+
+
+def sync_local_repo(
+    config: HGLocalizationConfig,
+    repo_type: RepoType,
+    repo_id: str,
+    revision: str | None = None,
+    *,
+    make_public: bool = False,
+    progress: ProgressListener = SILENT,
+) -> PushReport:
+    stored = find_local_revision(config, repo_type, repo_id, revision)
+    return sync_revision_to_bucket(stored, config, make_public, progress)
+
+
+def sync_all_local(
+    config: HGLocalizationConfig,
+    repo_type: RepoType,
+    *,
+    make_public: bool = False,
+    progress: ProgressListener = SILENT,
+) -> list[SyncResult]:
+    """Push every local revision of this bucket's store; one failure does not stop the others."""
+    cache = bucket_cache(config)
+    results: list[SyncResult] = []
+    for stored in local_store(config, repo_type).iter_revisions():
+        manifest = stored.manifest
+        try:
+            report = cache.sync(stored, make_public=make_public, progress=progress)
+        except HGLocalizationError as exc:
+            results.append(SyncResult(manifest.repo_id, manifest.revision, error=exc))
+            if isinstance(exc, BucketUnreachableError):
+                break  # the same for every revision: say it once
+            continue
+        results.append(SyncResult(manifest.repo_id, manifest.revision, report=report))
+    return results
+
+
+def list_bucket_repos(config: HGLocalizationConfig, repo_type: RepoType, *, rebuild: bool = False) -> Listing:
+    """What the bucket's index lists (``rebuild``: rescan the metadata objects and rewrite it)."""
+    bucket_location(config)  # raises, saying what to set, without a bucket
+    bucket = Bucket.from_config(config)
+    if rebuild:
+        listing = rebuild_entries(bucket, repo_type)
+        write_rebuilt_public_index(bucket, repo_type)
+        return listing
+    return list_entries(bucket, repo_type, max_workers=config.max_workers)
+
+
+def public_url_of(config: HGLocalizationConfig, public_url: str | None = None) -> str:
+    """The URL anonymous readers use: given, configured, or derived from the bucket's location."""
+    if public_url:
+        return public_url.rstrip("/")
+    if config.public_url:
+        return config.public_url.rstrip("/")
+    if config.s3_bucket_name:
+        return bucket_location(config).public_url()
+    raise InvalidInputError(
+        "No public URL is known.",
+        hint="Pass --public-url URL (the URL whoever shared the models gave you), or set HGLOC_PUBLIC_URL.",
+    )
+
+
+def list_public_repos(
+    config: HGLocalizationConfig, repo_type: RepoType, public_url: str | None = None
+) -> list[IndexEntry]:
+    """The public index, read anonymously (no credentials are used even when configured)."""
+    reader = PublicReader(public_url_of(config, public_url))
+    name = public_index_name(repo_type)
+    data = reader.get_bytes(name)
+    if data is None:
+        raise StorageError(
+            f"There is no public index at {reader.url_of(name)}.",
+            hint="Check the URL; nothing may have been made public there yet "
+            "(hg-localization sync-local-model-to-s3 ID --make-public).",
+        )
+    return parse_public_index(data, repo_type, where=f"at {reader.url_of(name)}").entries

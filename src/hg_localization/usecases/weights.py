@@ -1,0 +1,370 @@
+"""Weight repos: download one, verified, into a folder; check a folder without the network.
+
+A weights folder (``models/<repo name>`` by default)::
+
+    <target>/
+      <every file of the repo>          downloaded to <file>.incomplete, verified, then renamed
+      checksums.txt                     the repo's own, when it has one; put in place last
+      .hg_localization_weights.json     what was proven: repo, commit, each file's size, mtime, sha256
+      .hg_localization_weights.lock     held while a download runs
+
+Every file is checked twice over: against the Hub's own sums while it streams (LFS sha256 or git
+blob id, in :class:`HubClient`), then against the repo's ``checksums.txt`` when it has one. A
+file that fails either check is deleted; nothing that failed stays in place looking valid.
+
+A re-run trusts a file whose size and mtime are those recorded when it was last proven, and
+hashes it again only with ``verify=True``.
+
+The library never prints: progress goes to a :class:`ProgressListener`, failures are raised as
+:mod:`hg_localization.errors` types whose messages follow the troubleshooting table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from filelock import FileLock
+
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import HGLocalizationError, IntegrityError, NotFoundError, RepoNotFoundError
+from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision, verify_digest
+from hg_localization.ids import RepoId, parse_repo_id, validate_repo_path, validate_revision
+from hg_localization.integrity.checksums import (
+    CHECKSUMS_FILENAME,
+    Checksums,
+    FileSum,
+    MissingFilesError,
+    read_checksums,
+    verify_folder,
+)
+from hg_localization.integrity.hashing import hash_file
+from hg_localization.store.layout import PARTIAL_SUFFIX
+from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.weights_state import Proven, WeightsState
+
+LOCK_FILENAME = ".hg_localization_weights.lock"
+DEFAULT_TARGET_PARENT = Path("models")
+
+
+def default_target_dir(repo_id: str | RepoId) -> Path:
+    """``models/<repo name>``, relative to the working directory."""
+    parsed = repo_id if isinstance(repo_id, RepoId) else parse_repo_id(repo_id)
+    return DEFAULT_TARGET_PARENT / parsed.name
+
+
+def download_command(target: Path) -> str:
+    return f"hg-localization download-weights --target-dir {target}"
+
+
+# --- download ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightsDownload:
+    repo_id: str
+    revision: str
+    commit: str
+    target_dir: Path
+    downloaded: tuple[str, ...]
+    already_present: tuple[str, ...]
+    bytes_downloaded: int
+    checksums_verified: bool
+    rehashed: int
+
+
+def download_weights(
+    config: HGLocalizationConfig,
+    *,
+    repo_id: str | None = None,
+    target_dir: Path | None = None,
+    revision: str = "main",
+    verify: bool = False,
+    progress: ProgressListener = SILENT,
+    hub: HubClient | None = None,
+) -> WeightsDownload:
+    """Bring every file of a weights repo into ``target_dir``, verified; skip what is already there."""
+    rid = parse_repo_id(repo_id or config.weights_repo_id)
+    rev = validate_revision(revision)
+    target = target_dir if target_dir is not None else default_target_dir(rid)
+    hub = hub or HubClient(config.hf_endpoint, config.token)
+    remote = _resolve(hub, rid, rev)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HGLocalizationError(
+            f"Cannot create the weights folder {target}: {exc.strerror or exc}.",
+            hint="Choose a writable folder with --target-dir.",
+        ) from exc
+    with FileLock(str(target / LOCK_FILENAME)):
+        return _download_locked(
+            hub, remote, target, verify=verify, progress=progress, workers=config.max_workers
+        )
+
+
+def _resolve(hub: HubClient, rid: RepoId, revision: str) -> RemoteRevision:
+    try:
+        remote = hub.resolve("model", rid, revision)
+    except RepoNotFoundError:
+        raise RepoNotFoundError(
+            str(rid),
+            hint="Check the id given with --repo-id (default: HGLOC_WEIGHTS_REPO_ID). A private repo "
+            "also looks missing without a token: set HUGGING_FACE_HUB_TOKEN (or HF_TOKEN).",
+        ) from None
+    for remote_file in remote.files:  # the server is not trusted with our filesystem
+        validate_repo_path(remote_file.path)
+    return remote
+
+
+def _download_locked(
+    hub: HubClient,
+    remote: RemoteRevision,
+    target: Path,
+    *,
+    verify: bool,
+    progress: ProgressListener,
+    workers: int,
+) -> WeightsDownload:
+    previous = WeightsState.load(target)
+    fetcher = _Fetcher(hub, remote, target, previous, verify=verify, progress=progress)
+    listing = remote.file(CHECKSUMS_FILENAME)
+    outcomes: dict[str, Outcome] = {}
+    finished = False
+    try:
+        if listing is not None:
+            fetcher.checksums = fetcher.checksums_file(listing)
+            _require_listed(fetcher.checksums, remote)
+        outcomes = fetcher.fetch_all([f for f in remote.files if f.path != CHECKSUMS_FILENAME], workers)
+        if listing is not None:
+            outcomes[CHECKSUMS_FILENAME] = fetcher.place_checksums_file(listing)
+        finished = True
+    finally:
+        fetcher.discard_partial_checksums_file()
+        if finished:
+            files = {path: proven for path, (_, proven) in outcomes.items()}
+        else:  # keep what this run proved, so the next run does not hash it again
+            files = {**previous.files, **{path: proven for path, (_, proven) in fetcher.done.items()}}
+        record = WeightsState(str(remote.repo_id), remote.commit, files, complete=finished)
+        record.save(target)
+    fetched = tuple(sorted(p for p, (how, _) in outcomes.items() if how == "fetched"))
+    return WeightsDownload(
+        repo_id=str(remote.repo_id),
+        revision=remote.revision,
+        commit=remote.commit,
+        target_dir=target,
+        downloaded=fetched,
+        already_present=tuple(sorted(p for p, (how, _) in outcomes.items() if how == "present")),
+        bytes_downloaded=sum(outcomes[p][1].sums.size for p in fetched),
+        checksums_verified=listing is not None,
+        rehashed=fetcher.rehashed,
+    )
+
+
+def _require_listed(checksums: Checksums, remote: RemoteRevision) -> None:
+    missing = [p for p in checksums if p != CHECKSUMS_FILENAME and remote.file(p) is None]
+    if missing:
+        raise MissingFilesError(
+            missing,
+            f"'{remote.repo_id}' at {remote.commit[:12]}",
+            hint="The repository is incomplete: upload the missing files, or fix its checksums.txt.",
+        )
+
+
+Outcome = tuple[Literal["fetched", "present"], Proven]
+
+
+class _Fetcher:
+    """Decides per file: keep the local copy (proven) or download it (verified twice)."""
+
+    def __init__(
+        self,
+        hub: HubClient,
+        remote: RemoteRevision,
+        target: Path,
+        state: WeightsState,
+        *,
+        verify: bool,
+        progress: ProgressListener,
+    ) -> None:
+        self._hub = hub
+        self._remote = remote
+        self._target = target
+        self._state = state
+        self._verify = verify
+        self._progress = progress
+        self._listing_partial = _partial(target / CHECKSUMS_FILENAME)
+        self._listing_kept: Proven | None = None
+        self.checksums: Checksums | None = None
+        self.rehashed = 0
+        #: What has been proven so far (kept even when another file fails).
+        self.done: dict[str, Outcome] = {}
+
+    # --- checksums.txt: read first, put in place last -------------------------------------------
+    def checksums_file(self, listing: RemoteFile) -> Checksums:
+        """Parse the repo's checksums.txt: the local copy when proven, else a fresh download."""
+        final = self._target / CHECKSUMS_FILENAME
+        source = f"{CHECKSUMS_FILENAME} of {self._remote.repo_id}"
+        if final.is_file():
+            self._listing_kept = self._local_copy(listing, final)
+            if self._listing_kept is not None:
+                return read_checksums(final, source=source)
+            final.unlink()
+        self._progress.file_started(listing.path, listing.size)
+        try:
+            self._hub.download(
+                "model", self._remote.repo_id, self._remote.commit, listing, self._listing_partial
+            )
+        finally:
+            self._progress.file_finished(listing.path)
+        return read_checksums(self._listing_partial, source=source)
+
+    def place_checksums_file(self, listing: RemoteFile) -> Outcome:
+        if self._listing_kept is not None:
+            return ("present", self._listing_kept)
+        final = self._target / CHECKSUMS_FILENAME
+        os.replace(self._listing_partial, final)
+        return ("fetched", _proven(final, hash_file(final).sha256, listing))
+
+    def discard_partial_checksums_file(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._listing_partial.unlink()
+
+    # --- every other file -----------------------------------------------------------------------
+
+    def fetch_all(self, wanted: list[RemoteFile], workers: int) -> dict[str, Outcome]:
+        if not wanted:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(workers, len(wanted)), thread_name_prefix="hgloc-w") as pool:
+            futures: dict[str, Future[Outcome]] = {f.path: pool.submit(self._one, f) for f in wanted}
+            done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            errors = [e for e in (f.exception() for f in done) if e is not None]
+            if errors:
+                integrity = [e for e in errors if isinstance(e, IntegrityError)]
+                raise (integrity or errors)[0]
+            return {path: future.result() for path, future in futures.items()}
+
+    def _expected_sha256(self, remote: RemoteFile) -> str | None:
+        listed = self.checksums.get(remote.path) if self.checksums else None
+        return listed or remote.lfs_sha256
+
+    def _one(self, remote: RemoteFile) -> Outcome:
+        final = self._target / remote.path
+        if final.is_file():
+            kept = self._local_copy(remote, final)
+            if kept is not None:
+                self.done[remote.path] = ("present", kept)
+                return ("present", kept)
+            final.unlink()  # stale or corrupt: it must not stay looking valid
+        partial = _partial(final)
+        self._progress.file_started(remote.path, remote.size)
+        try:
+            digest = self._hub.download(
+                "model",
+                self._remote.repo_id,
+                self._remote.commit,
+                remote,
+                partial,
+                on_progress=lambda n: self._progress.file_advanced(remote.path, n),
+            )
+            listed = self.checksums.get(remote.path) if self.checksums else None
+            if listed is not None and digest.sha256 != listed:
+                raise IntegrityError(remote.path, listed, digest.sha256)
+            os.replace(partial, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+            raise
+        finally:
+            self._progress.file_finished(remote.path)
+        outcome: Outcome = ("fetched", _proven(final, digest.sha256, remote))
+        self.done[remote.path] = outcome
+        return outcome
+
+    def _local_copy(self, remote: RemoteFile, path: Path) -> Proven | None:
+        """The proof that the file already there is the right one, or None."""
+        if path.stat().st_size != remote.size:
+            return None
+        expected = self._expected_sha256(remote)
+        remembered = self._state.files.get(remote.path)
+        if not self._verify and remembered is not None and remembered.sums.still_describes(path):
+            if expected is not None and remembered.sums.sha256 == expected:
+                return remembered
+            if expected is None and remembered.git_sha1 and remembered.git_sha1 == remote.git_sha1:
+                return remembered
+        digest = hash_file(path)
+        self.rehashed += 1
+        if expected is not None and digest.sha256 != expected:
+            return None
+        try:
+            verify_digest(remote, digest)
+        except IntegrityError:
+            return None
+        return _proven(path, digest.sha256, remote)
+
+
+def _proven(path: Path, sha256: str, remote: RemoteFile) -> Proven:
+    stat = path.stat()
+    return Proven(FileSum(stat.st_size, stat.st_mtime_ns, sha256), "" if remote.is_lfs else remote.git_sha1)
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + PARTIAL_SUFFIX)
+
+
+# --- check a folder, offline ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightsCheck:
+    target_dir: Path
+    files: int
+    hashed: int
+    source: Literal["checksums.txt", "download record"]
+
+
+def check_weights(target_dir: Path, *, rehash: bool = False) -> WeightsCheck:
+    """Prove that ``target_dir`` holds complete weights: every file its checksums.txt lists, matching.
+
+    Without a checksums.txt the record of the last download is the list. Read-only folders are
+    fine (the record is then not updated and the next check hashes again).
+    """
+    hint = f"Download them again: {download_command(target_dir)}"
+    if not target_dir.is_dir():
+        raise NotFoundError(
+            f"There are no weights in {target_dir}: the folder does not exist.",
+            hint=f"Download them: {download_command(target_dir)}",
+        )
+    state = WeightsState.load(target_dir)
+    listing = target_dir / CHECKSUMS_FILENAME
+    source: Literal["checksums.txt", "download record"]
+    if listing.exists():
+        checksums = read_checksums(listing)
+        source = "checksums.txt"
+    elif state.complete and state.files:
+        checksums = Checksums({path: proven.sums.sha256 for path, proven in state.files.items()})
+        source = "download record"
+    else:
+        raise NotFoundError(
+            f"The weights in {target_dir} cannot be verified: it has no {CHECKSUMS_FILENAME} and no "
+            "record of a finished download.",
+            hint=hint,
+        )
+    check = verify_folder(target_dir, checksums, known=state.known_sums(), rehash=rehash)
+    if check.hashed:
+        _remember(state, target_dir, check.proven)
+    check.raise_for_problems(str(target_dir), hint=hint)
+    return WeightsCheck(target_dir=target_dir, files=len(check.proven), hashed=check.hashed, source=source)
+
+
+def _remember(state: WeightsState, target: Path, proven: Mapping[str, FileSum]) -> None:
+    for path, sums in proven.items():
+        previous = state.files.get(path)
+        state.files[path] = Proven(sums, previous.git_sha1 if previous else "")
+    state.save(target)

@@ -1,0 +1,270 @@
+"""download-weights, verify-weights, upload-weights and the scripts, as a person (or CI) runs them."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hg_localization.cli import main
+from hg_localization.cli import weights as weights_cli
+
+from helpers.weights_fixtures import (
+    WEIGHTS,
+    WEIGHTS_ID,
+    WeightsHub,
+    checksums_text,
+    folder_files,
+    serve_weights_hub,
+    sha256,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WeightsHub]:
+    """The test Hub as HF_ENDPOINT, and the working directory in a temp folder."""
+    monkeypatch.chdir(tmp_path)
+    with serve_weights_hub(tmp_path) as running:
+        monkeypatch.setenv("HF_ENDPOINT", running.url)
+        yield running
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def write_folder(root: Path, files: dict[str, bytes]) -> Path:
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
+# --- download-weights ------------------------------------------------------------------------------
+
+
+def test_download_into_the_default_folder_then_a_rerun_has_nothing_to_do(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.add_repo(WEIGHTS_ID, WEIGHTS)
+    monkeypatch.setenv("HGLOC_WEIGHTS_REPO_ID", WEIGHTS_ID)
+    code, out, err = run(capsys, "download-weights")
+    assert code == 0, err
+    assert out.strip() == "models/song-weights"
+    assert "Downloaded 5 file(s) of team/song-weights" in one_line(err)
+    assert "Every file matches the repo's checksums.txt." in err
+    assert folder_files(Path("models/song-weights")) == {
+        **WEIGHTS,
+        "checksums.txt": checksums_text(WEIGHTS).encode(),
+    }
+
+    code, out, err = run(capsys, "download-weights", "--verify")
+    assert code == 0
+    assert "nothing to download" in err
+
+    code, out, err = run(capsys, "verify-weights")
+    assert code == 0
+    assert "are complete: 4 file(s) match the checksums.txt" in one_line(err)
+
+
+def test_private_repo_token_from_hugging_face_hub_token(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.add_repo(WEIGHTS_ID, WEIGHTS, private=True)
+    code, _, err = run(capsys, "download-weights", "--repo-id", WEIGHTS_ID, "--target-dir", "w")
+    assert code == 3
+    assert "the repository is private or gated" in one_line(err)
+    assert "HUGGING_FACE_HUB_TOKEN" in err
+
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", hub.read_token)
+    code, out, err = run(capsys, "download-weights", "--repo-id", WEIGHTS_ID, "--target-dir", "w")
+    assert code == 0, err
+    assert hub.read_token not in out + err
+
+
+def test_no_token_flag_exists(hub: WeightsHub, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "download-weights", "--token", "secret")
+    assert code == 2
+    assert "No such option" in err
+
+
+def test_errors_read_like_the_troubleshooting_table(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "download-weights", "--repo-id", "team/none", "--target-dir", "w")
+    assert code == 4
+    assert "No model repository 'team/none' was found." in one_line(err)
+
+    folder = hub.add_repo(WEIGHTS_ID, WEIGHTS)
+    tampered = b'{"tampered": true}\n'
+    (folder / "config.json").write_bytes(tampered)
+    code, _, err = run(capsys, "download-weights", "--repo-id", WEIGHTS_ID, "--target-dir", "w")
+    assert code == 5
+    text = one_line(err)
+    assert "Checksum mismatch for 'config.json'" in text
+    assert f"expected sha256 {sha256(WEIGHTS['config.json'])}, got {sha256(tampered)}" in text
+    assert "The file was not kept" in text
+    assert not Path("w/config.json").exists()
+
+
+def test_a_malformed_checksums_file_exits_non_zero(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub.add_repo(WEIGHTS_ID, WEIGHTS, checksums="garbage\n")
+    code, _, err = run(capsys, "download-weights", "--repo-id", WEIGHTS_ID, "--target-dir", "w")
+    assert code == 5
+    assert "is not a valid checksums file: line 1" in one_line(err)
+
+
+def test_verify_weights_fails_on_an_incomplete_folder(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub.add_repo(WEIGHTS_ID, WEIGHTS)
+    assert run(capsys, "download-weights", "--repo-id", WEIGHTS_ID, "--target-dir", "w")[0] == 0
+    Path("w/model.safetensors").unlink()
+    code, _, err = run(capsys, "verify-weights", "--target-dir", "w")
+    assert code == 5
+    assert "'model.safetensors'" in err
+    code, _, err = run(capsys, "verify-weights", "--target-dir", "nowhere")
+    assert code == 4
+    assert "the folder does not exist" in err
+
+
+# --- upload-weights ----------------------------------------------------------------------------------
+
+
+def test_upload_lists_files_sizes_total_and_skipped_then_prints_the_commit_url(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_folder(Path("weights_to_upload"), {**WEIGHTS, ".secret": b"s", ".git/config": b"g"})
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", hub.write_token)
+    code, out, err = run(capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes", "-m", "release 1")
+    assert code == 0, err
+    commit_url = out.strip()
+    assert commit_url.startswith(f"{hub.url}/{WEIGHTS_ID}/commit/")
+    assert "300.0 KB  model.safetensors" in err
+    assert "checksums.txt (written for every file above)" in err
+    assert "Total: 4 file(s), 420.1 KB." in err
+    assert "Skipped (hidden): .git/" in err
+    assert "Skipped (hidden): .secret" in err
+    assert "in one commit" in err
+    assert hub.write_token not in out + err
+    assert folder_files(hub.revision_dir(WEIGHTS_ID)) == {
+        **WEIGHTS,
+        "checksums.txt": checksums_text(WEIGHTS).encode(),
+    }
+
+
+def test_upload_without_a_token_says_so_and_sends_nothing(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_folder(Path("weights_to_upload"), WEIGHTS)
+    code, out, err = run(capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes")
+    assert code == 3
+    assert "HUGGING_FACE_HUB_TOKEN is required for uploads" in err
+    assert out == ""
+    assert hub.recorder.requests == []
+    assert not Path("weights_to_upload/checksums.txt").exists()
+
+
+def test_a_declined_confirmation_at_a_terminal_sends_nothing_and_a_yes_uploads(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_folder(Path("weights_to_upload"), {"a.bin": b"a" * 10})
+    monkeypatch.setenv("HF_TOKEN", hub.write_token)
+    monkeypatch.setattr(weights_cli, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
+    code, _, err = run(capsys, "upload-weights", "--repo-id", "team/asked")
+    assert code == 2
+    assert "Upload 1 file(s) (10 B) to team/asked?" in err
+    assert "Upload cancelled: nothing was sent." in err
+    assert hub.recorder.requests == []
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    code, out, err = run(capsys, "upload-weights", "--repo-id", "team/asked")
+    assert code == 0, err
+    assert "/team/asked/commit/" in out
+
+
+# --- real processes: no terminal, the scripts, Xet left on ---------------------------------------------
+
+
+def cli_process(args: list[str], hub: WeightsHub, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    child_env = {**os.environ, "HF_ENDPOINT": hub.url, **env}
+    return subprocess.run(
+        args, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_without_a_terminal_and_without_yes_the_upload_is_refused(hub: WeightsHub, tmp_path: Path) -> None:
+    write_folder(tmp_path / "weights_to_upload", WEIGHTS)
+    done = cli_process(
+        [sys.executable, "-m", "hg_localization.cli", "upload-weights", "--repo-id", WEIGHTS_ID],
+        hub,
+        tmp_path,
+        HUGGING_FACE_HUB_TOKEN=hub.write_token,
+    )
+    assert done.returncode == 2
+    assert "there is no terminal to ask on" in one_line(done.stderr)
+    assert "--yes" in done.stderr
+    assert hub.recorder.requests == []
+
+
+def test_the_scripts_take_the_same_flags_and_upload_works_with_xet_left_on(
+    hub: WeightsHub, tmp_path: Path
+) -> None:
+    """No HF_HUB_DISABLE_XET: the use case hands file objects to the client, which then speaks plain LFS."""
+    source = write_folder(tmp_path / "to-send", WEIGHTS)
+    done = cli_process(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "upload_weights.py"),
+            "--source-dir",
+            str(source),
+            "--repo-id",
+            WEIGHTS_ID,
+            "--private",
+            "--yes",
+            "--commit-message",
+            "from the script",
+        ],
+        hub,
+        tmp_path,
+        HUGGING_FACE_HUB_TOKEN=hub.write_token,
+        HF_HUB_DISABLE_XET="0",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(f"{hub.url}/{WEIGHTS_ID}/commit/")
+    assert "Xet" not in done.stderr
+
+    done = cli_process(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "download_weights.py"),
+            "--repo-id",
+            WEIGHTS_ID,
+            "--target-dir",
+            "back",
+            "--revision",
+            "main",
+            "--verify",
+        ],
+        hub,
+        tmp_path,
+        HF_TOKEN=hub.read_token,
+    )
+    assert done.returncode == 0, done.stderr
+    assert folder_files(tmp_path / "back") == {**WEIGHTS, "checksums.txt": checksums_text(WEIGHTS).encode()}

@@ -1,0 +1,193 @@
+"""Faults: a bucket that refuses or cannot be reached, and a server killed in the middle of a sync."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import StorageError, UpstreamError
+from hg_localization.ids import parse_repo_id
+from hg_localization.s3 import client as s3_client
+from hg_localization.s3 import push
+from hg_localization.s3.team_cache import BucketCache
+from hg_localization.store.layout import METADATA_FILENAME
+from hg_localization.usecases import s3_sync
+from hg_localization.usecases.models import localize_model, model_store
+from hg_localization.usecases.progress import ProgressListener
+
+from .conftest import READER_SECRET, bucket_config, free_ports
+from .test_sync import big_revision, run, use_in_cli
+
+SECRET = "Sup3r-S3cret-Value-never-print-me"
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command, in a new process, configured by environment variables only."""
+    return subprocess.run(
+        [sys.executable, "-m", "hg_localization.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def cli_env(
+    tmp_path: Path, hub_url: str, endpoint: str, bucket: str, key: str, secret: str
+) -> dict[str, str]:
+    return {
+        "HGLOC_MODELS_STORE_PATH": str(tmp_path / "models"),
+        "HGLOC_DATASETS_STORE_PATH": str(tmp_path / "datasets"),
+        "HGLOC_HF_ENDPOINT": hub_url,
+        "HGLOC_S3_BUCKET_NAME": bucket,
+        "HGLOC_S3_ENDPOINT_URL": endpoint,
+        "HGLOC_S3_DATA_PREFIX": "team",
+        "HGLOC_AWS_ACCESS_KEY_ID": key,
+        "HGLOC_AWS_SECRET_ACCESS_KEY": secret,
+    }
+
+
+def assert_upload_failure_reported(
+    result: subprocess.CompletedProcess[str], endpoint: str, bucket: str
+) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 7, output
+    assert "The local copy is complete" in result.stderr
+    assert endpoint in result.stderr and bucket in result.stderr
+    assert "hg-localization sync-local-model-to-s3 hgloc-test/tiny-bert --revision main" in result.stderr
+    assert SECRET not in output
+
+
+def test_an_unreachable_bucket_leaves_a_complete_local_copy_and_says_how_to_retry(
+    tmp_path: Path, hub_server: Any, s3: Any
+) -> None:
+    dead = f"http://127.0.0.1:{free_ports(1)[0]}"
+    env = cli_env(tmp_path, hub_server.url, dead, "team-bucket", "someone", SECRET)
+    result = cli(env, "download-model", hub_server.samples.bert)
+    assert_upload_failure_reported(result, dead, "team-bucket")
+    assert "cannot be reached" in result.stderr
+    folder = Path(result.stdout.strip())
+    assert (folder / METADATA_FILENAME).is_file() and (folder / "config.json").is_file()
+
+    result = cli(env, "list-s3-models")
+    assert result.returncode == 7 and SECRET not in result.stdout + result.stderr
+
+
+def test_wrong_credentials_are_denied_without_echoing_the_secret(
+    tmp_path: Path, hub_server: Any, s3: Any, bucket_name: str
+) -> None:
+    env = cli_env(tmp_path, hub_server.url, s3.endpoint, bucket_name, "testadmin", SECRET)
+    result = cli(env, "download-model", hub_server.samples.bert)
+    assert_upload_failure_reported(result, s3.endpoint, bucket_name)
+    assert "access denied" in result.stderr
+    assert s3.objects(bucket_name) == {}
+
+
+def test_a_read_only_identity_reads_the_bucket_but_cannot_write_to_it(
+    tmp_path: Path,
+    team: HGLocalizationConfig,
+    hub_server: Any,
+    s3: Any,
+    bucket_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    localize_model(hub_server.samples.bert, config=team)  # the admin filled the bucket
+    reader = bucket_config(
+        tmp_path, s3.endpoint, bucket_name, who="reader", identity="reader", hub_url=hub_server.url
+    )
+    assert localize_model(hub_server.samples.bert, config=reader).status == "from_bucket"
+    assert [e.repo_id for e in s3_sync.list_bucket_repos(reader, "model").entries] == [
+        hub_server.samples.bert
+    ]
+
+    use_in_cli(monkeypatch, reader)
+    code, out, err = run(capsys, "download-model", hub_server.samples.no_namespace)
+    assert code == 7
+    assert "The local copy is complete" in err and "access denied" in err and bucket_name in err
+    assert "sync-local-model-to-s3 tiny-legacy --revision main" in err
+    assert READER_SECRET not in out + err
+    assert Path(out.strip(), "config.json").is_file()
+    assert s3.objects(bucket_name, "team/models/_/") == {}
+
+
+class KillAtFirstByte(ProgressListener):
+    """Takes the S3 server down (SIGKILL) as soon as the first bytes of a file are sent."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.killed = False
+
+    def file_advanced(self, path: str, n_bytes: int) -> None:
+        if not self.killed:
+            self.killed = True
+            self.server.kill()
+
+
+def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_completes(
+    team: HGLocalizationConfig,
+    s3: Any,
+    tmp_path: Path,
+    teammate: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(s3_client, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
+    stored = big_revision(tmp_path, team, 24 * 1024 * 1024)
+    killer = KillAtFirstByte(s3)
+    with pytest.raises(StorageError, match="cannot be reached"):
+        BucketCache(team).sync(stored, progress=killer)
+    assert killer.killed
+
+    s3.start()  # the same data folder: whatever arrived before the crash is still there
+    bucket = team.s3_bucket_name
+    prefix = "team/models/hgloc-test/big-model/main/"
+    assert prefix + METADATA_FILENAME not in s3.objects(bucket, prefix)
+    assert s3_sync.list_bucket_repos(team, "model").entries == []
+    bob = teammate("bob")
+    with pytest.raises(UpstreamError, match="Could not reach the Hub"):  # the bucket had no complete copy
+        localize_model("hgloc-test/big-model", config=bob, full=True)
+    admin = s3.client("admin")
+    assert admin.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads")  # the dead run's
+
+    monkeypatch.setattr(push, "STALE_UPLOAD_AGE", timedelta(0))
+    report = BucketCache(team).sync(stored)
+    assert report.uploaded_files == 1 and report.metadata_written and report.aborted_uploads >= 1
+    assert not admin.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads")
+
+    outcome = localize_model("hgloc-test/big-model", config=bob, full=True)
+    assert outcome.status == "from_bucket"
+    assert (outcome.stored.path / "model.safetensors").read_bytes() == (
+        stored.path / "model.safetensors"
+    ).read_bytes()
+    assert model_store(bob).get(parse_repo_id("hgloc-test/big-model"), "main") is not None
+
+
+def test_the_metadata_object_is_written_after_every_data_object(
+    team: HGLocalizationConfig, hub_server: Any
+) -> None:
+    writes: list[str] = []
+
+    def record(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        if model.name in ("PutObject", "CompleteMultipartUpload", "CopyObject"):
+            writes.append(params["Key"])
+
+    stored = localize_model(hub_server.samples.bert, config=team, full=True, push=False).stored
+    cache = BucketCache(team)
+    cache.bucket.client.meta.events.register("provide-client-params.s3.*", record)
+    cache.sync(stored, make_public=True)
+    private = [k for k in writes if k.startswith("team/models/")]
+    public = [k for k in writes if k.startswith("team/public/models/")]
+    assert len(private) > len(stored.manifest.files) and len(public) == len(stored.manifest.files) + 1
+    first_meta = writes.index(f"team/models/hgloc-test/tiny-bert/main/{METADATA_FILENAME}")
+    assert all(writes.index(k) < first_meta for k in private if not k.endswith(METADATA_FILENAME))
+    assert public[-1].endswith(METADATA_FILENAME)
+    assert writes.index("team/public/public_models.json") > writes.index(public[-1])
