@@ -11,7 +11,8 @@ Variants (each a fresh process, so everyone pays interpreter start-up and import
   Xet disabled, fresh ``HF_HOME`` and ``local_dir`` (no checksum verification);
 - ``snapshot_download + sha256sum``: the same, then ``sha256sum`` over every file (a careful user);
 - ``curl sequential``: one ``curl`` process fetching every ``resolve`` URL in turn (raw transfer floor);
-- ``hgloc --version``: interpreter + CLI start-up, the floor under any ``hg-localization`` command.
+- ``hgloc --version``: interpreter + CLI start-up, the floor under any ``hg-localization`` command;
+- ``python import huggingface_hub``: the same floor for the ``snapshot_download`` variants.
 
 The server (``hg-localization serve --repos``) runs in its own process. Variants are interleaved
 round-robin across repetitions so that background noise spreads over all of them; the median is
@@ -154,9 +155,15 @@ class _Variants:
             "snapshot_download + sha256sum": (self._fresh_snapshot, self._snapshot_and_sha256sum),
             "curl sequential": (self._fresh_curl, self._curl),
             "hgloc --version": (None, self._startup),
+            "python import huggingface_hub": (None, self._hub_startup),
         }
         self.order = list(self.steps)  # the no-op runs right after a fresh download filled the store
-        self.no_transfer = {"hgloc re-run (no-op)", "hgloc update (1 file changed)", "hgloc --version"}
+        self.no_transfer = {
+            "hgloc re-run (no-op)",
+            "hgloc update (1 file changed)",
+            "hgloc --version",
+            "python import huggingface_hub",
+        }
         self.notes = {
             "hgloc download-model": "stream+sha256+sha1+verify+fsync, 8 workers",
             "hgloc re-run (no-op)": "already localized: 1 request",
@@ -164,7 +171,8 @@ class _Variants:
             "snapshot_download": "HEAD+GET per file, 8 workers",
             "snapshot_download + sha256sum": "then sha256sum every file",
             "curl sequential": "1 process, 1 connection, no hashing",
-            "hgloc --version": "start-up floor",
+            "hgloc --version": "start-up floor (hgloc)",
+            "python import huggingface_hub": "start-up floor (snapshot_download)",
         }
 
     def _fresh_store(self) -> None:
@@ -199,6 +207,9 @@ class _Variants:
 
     def _startup(self) -> None:
         run([HGLOC, "--version"], env=self.hgloc_env, cwd=self.work)
+
+    def _hub_startup(self) -> None:
+        run([sys.executable, "-c", "import huggingface_hub.hf_api"], env=self.hf_env, cwd=self.work)
 
     def check(self, name: str) -> None:
         """Untimed sanity check that the variant did what its name says."""

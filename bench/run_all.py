@@ -51,6 +51,9 @@ def key_ratios(sections: list[Section]) -> dict[str, float | None]:
         ),
         "hgloc download-model / curl sequential": _ratio(sections, "hgloc download-model", "curl sequential"),
         "hgloc re-run (no-op) / hgloc --version": _ratio(sections, "hgloc re-run (no-op)", "hgloc --version"),
+        "hgloc --version / python import huggingface_hub": _ratio(
+            sections, "hgloc --version", "python import huggingface_hub"
+        ),
         "hash_file (sha256+sha1) / sha256sum": _ratio(sections, "hgloc hash_file (sha256+sha1)", "sha256sum"),
         "hash_file (sha256+sha1) / hashlib sha256": _ratio(
             sections, "hgloc hash_file (sha256+sha1)", "hashlib.file_digest sha256"

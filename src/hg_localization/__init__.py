@@ -1,35 +1,71 @@
 """hg-localization: Hugging Face Hub models, weights and datasets inside your own walls.
 
 The public API is what this module exports; everything else may move between releases.
+Names are imported on first use, so `hg-localization --version` does not pay for boto3 or
+`datasets` (see bench/README.md).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hg_localization._version import __version__
-from hg_localization.api.datasets import (
-    download_dataset,
-    get_cached_dataset_card_content,
-    get_dataset_card_content,
-    list_local_datasets,
-    list_public_datasets,
-    list_s3_datasets,
-    load_local_dataset,
-    upload_dataset,
-)
-from hg_localization.api.models import (
-    download_model_metadata,
-    get_cached_model_card_content,
-    get_cached_model_config_content,
-    get_model_card_content,
-    get_model_config_content,
-    list_local_models,
-)
-from hg_localization.api.s3 import (
-    list_public_models,
-    list_s3_models,
-    sync_all_local_models_to_s3,
-    sync_local_model_to_s3,
-)
-from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import HGLocalizationError
+
+_EXPORTS: dict[str, str] = {
+    "HGLocalizationConfig": "hg_localization.config",
+    "HGLocalizationError": "hg_localization.errors",
+    "download_dataset": "hg_localization.api.datasets",
+    "download_model_metadata": "hg_localization.api.models",
+    "get_cached_dataset_card_content": "hg_localization.api.datasets",
+    "get_cached_model_card_content": "hg_localization.api.models",
+    "get_cached_model_config_content": "hg_localization.api.models",
+    "get_dataset_card_content": "hg_localization.api.datasets",
+    "get_model_card_content": "hg_localization.api.models",
+    "get_model_config_content": "hg_localization.api.models",
+    "list_local_datasets": "hg_localization.api.datasets",
+    "list_local_models": "hg_localization.api.models",
+    "list_public_datasets": "hg_localization.api.datasets",
+    "list_public_models": "hg_localization.api.s3",
+    "list_s3_datasets": "hg_localization.api.datasets",
+    "list_s3_models": "hg_localization.api.s3",
+    "load_local_dataset": "hg_localization.api.datasets",
+    "sync_all_local_models_to_s3": "hg_localization.api.s3",
+    "sync_local_model_to_s3": "hg_localization.api.s3",
+    "upload_dataset": "hg_localization.api.datasets",
+}
+
+if TYPE_CHECKING:
+    from hg_localization.api.datasets import (
+        download_dataset,
+        get_cached_dataset_card_content,
+        get_dataset_card_content,
+        list_local_datasets,
+        list_public_datasets,
+        list_s3_datasets,
+        load_local_dataset,
+        upload_dataset,
+    )
+    from hg_localization.api.models import (
+        download_model_metadata,
+        get_cached_model_card_content,
+        get_cached_model_config_content,
+        get_model_card_content,
+        get_model_config_content,
+        list_local_models,
+    )
+    from hg_localization.api.s3 import (
+        list_public_models,
+        list_s3_models,
+        sync_all_local_models_to_s3,
+        sync_local_model_to_s3,
+    )
+    from hg_localization.config import (
+        HGLocalizationConfig,
+    )
+    from hg_localization.errors import (
+        HGLocalizationError,
+    )
 
 __all__ = [
     "HGLocalizationConfig",
@@ -54,3 +90,16 @@ __all__ = [
     "sync_local_model_to_s3",
     "upload_dataset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hg_localization' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

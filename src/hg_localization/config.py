@@ -61,7 +61,8 @@ class HGLocalizationConfig(BaseSettings):
     s3_region: str | None = None
     aws_access_key_id: str | None = None
     aws_secret_access_key: SecretStr | None = Field(default=None, repr=False)
-    #: Base URL anonymous readers use for public repos (e.g. ``https://s3.example.com/bucket``).
+    #: URL of the bucket's public folder, for anonymous readers
+    #: (e.g. ``https://s3.example.com/bucket/<s3_data_prefix>/public``; see docs/bucket.md).
     public_url: str | None = None
 
     # --- weights ---------------------------------------------------------------------------

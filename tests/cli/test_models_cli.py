@@ -17,6 +17,7 @@ from hg_localization.cli import main
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import METADATA_FILENAME
+
 from helpers.asgi import Throttle
 from helpers.servers import run_server
 

@@ -85,7 +85,7 @@ def test_wrong_credentials_are_denied_without_echoing_the_secret(
     tmp_path: Path, hub_server: Any, s3: Any, bucket_name: str
 ) -> None:
     env = cli_env(tmp_path, hub_server.url, s3.endpoint, bucket_name, "testadmin", SECRET)
-    result = cli(env, "download-model", hub_server.samples.bert)
+    result = cli(env, "--verbose", "download-model", hub_server.samples.bert)  # botocore's debug log too
     assert_upload_failure_reported(result, s3.endpoint, bucket_name)
     assert "access denied" in result.stderr
     assert s3.objects(bucket_name) == {}

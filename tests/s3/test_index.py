@@ -55,11 +55,11 @@ def test_a_stale_writer_is_refused_by_the_conditional_write(team: HGLocalization
     add_to_public_index(bucket, manifest_for("org/first"))
     _, etag = read_public_index(bucket, "model")
     add_to_public_index(bucket, manifest_for("org/second"))
-    from hg_localization.s3.bucket import WriteConflict
+    from hg_localization.s3.bucket import WriteConflictError
 
-    with pytest.raises(WriteConflict):
+    with pytest.raises(WriteConflictError):
         bucket.put_bytes(PUBLIC_INDEX, b"{}", if_match=etag)
-    with pytest.raises(WriteConflict):
+    with pytest.raises(WriteConflictError):
         bucket.put_bytes(PUBLIC_INDEX, b"{}", if_none_match=True)
 
 

@@ -93,6 +93,7 @@ def test_locations_are_described_without_secrets_and_give_a_public_url() -> None
     assert (
         BucketLocation("b", region="eu-west-1").public_url() == "https://b.s3.eu-west-1.amazonaws.com/public"
     )
+    assert "hunter2" not in BucketLocation("b", "http://user:hunter2@host:9000").describe()
 
 
 def test_the_plan_skips_identical_objects_and_uploads_the_rest() -> None:

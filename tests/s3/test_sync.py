@@ -241,7 +241,8 @@ def test_without_hgloc_keys_the_standard_aws_chain_is_used(
     )
     outcome = localize_model(hub_server.samples.bert, config=config)
     assert outcome.upload_error is None
-    assert [e.repo_id for e in s3_sync.list_bucket_repos(config, "model").entries] == [hub_server.samples.bert]
+    listed = s3_sync.list_bucket_repos(config, "model").entries
+    assert [e.repo_id for e in listed] == [hub_server.samples.bert]
 
     monkeypatch.delenv("AWS_PROFILE")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testreader")

@@ -25,11 +25,12 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import RepoFile, RepoFolder
 
-from helpers.clients import run_python_json
-from helpers.servers import PRIVATE_TOKEN, HubServer, run_server
 from hg_localization.demo.sample_repos import SampleRepos
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
+
+from helpers.clients import run_python_json
+from helpers.servers import PRIVATE_TOKEN, HubServer, run_server
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 

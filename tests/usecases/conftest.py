@@ -14,6 +14,7 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.repo_source import RepoSource
+
 from helpers.asgi import RequestRecorder
 from helpers.servers import PRIVATE_TOKEN, run_server
 

@@ -24,6 +24,7 @@ from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.manifest import RevisionManifest
 from hg_localization.usecases import models
+
 from helpers.servers import PRIVATE_TOKEN, run_server
 
 

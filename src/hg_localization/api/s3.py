@@ -76,13 +76,13 @@ def list_public_models(
 
 def describe_push(report: PushReport) -> str:
     what = f"{report.repo_id} ({report.revision} @ {report.commit[:12]})"
-    if not report.changed:
-        text = f"{what} was already in {report.location}; nothing to upload."
-    else:
+    if report.uploaded_files:
         text = (
             f"Synced {what} to {report.location}: {report.uploaded_files} files uploaded, "
             f"{report.skipped_files} already there."
         )
+    else:
+        text = f"{what} is already in {report.location}; nothing to upload."
     if report.public_url:
         text += f" Public at {report.public_url}."
     return text

@@ -79,7 +79,7 @@ def list_public_models(
     """List the models anyone can download (reads public_models.json; no credentials needed)."""
     out = output_for(ctx, json_mode=as_json)
     entries = s3_sync.list_public_repos(state(ctx).config, "model", public_url)
-    show_entries(out, "model", entries, as_json=as_json, title="Public models")
+    show_entries(out, "model", entries, as_json=as_json, title="Public models", public_column=False)
 
 
 # --- shared with the dataset commands --------------------------------------------------------------
@@ -87,18 +87,24 @@ def list_public_models(
 
 def report_push(out: Output, report: PushReport) -> None:
     label = f"{report.repo_id} ({report.revision} @ {report.commit[:12]})"
-    if not report.changed:
-        out.success(f"{label} is already in {report.location}; nothing to upload.")
-    else:
+    if report.uploaded_files:
         out.success(
-            f"Synced {label} to {report.location}: {report.uploaded_files} files uploaded "
+            f"Synced {label} to {report.location}: {_files(report.uploaded_files)} uploaded "
             f"({human_size(report.uploaded_bytes)}), {report.skipped_files} already there."
         )
+    else:
+        out.success(f"{label} is already in {report.location}; nothing to upload.")
     if report.aborted_uploads:
         out.info(f"Aborted {report.aborted_uploads} incomplete upload(s) an interrupted run left behind.")
+    if report.public_files_copied:
+        out.info(f"Copied {_files(report.public_files_copied)} under the public prefix.")
     if report.public_url:
         out.success(f"Public: anyone can read it at {report.public_url}")
         out.info(f"Share: hg-localization list-public-models --public-url {report.public_url}")
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def report_sync_all(out: Output, repo_type: RepoType, results: list[s3_sync.SyncResult]) -> None:
@@ -116,7 +122,13 @@ def report_sync_all(out: Output, repo_type: RepoType, results: list[s3_sync.Sync
 
 
 def show_entries(
-    out: Output, repo_type: RepoType, entries: list[IndexEntry], *, as_json: bool, title: str
+    out: Output,
+    repo_type: RepoType,
+    entries: list[IndexEntry],
+    *,
+    as_json: bool,
+    title: str,
+    public_column: bool = True,
 ) -> None:
     id_key = f"{repo_type}_id"
     if as_json:
@@ -133,21 +145,15 @@ def show_entries(
     if not entries:
         out.info(f"No {repo_type}s there yet.")
         return
-    out.table(
-        title,
-        ["id", "revision", "commit", "files", "size", "public"],
-        [
-            (
-                e.repo_id,
-                e.revision,
-                e.commit[:12],
-                f"{e.files} ({'full' if e.full else 'metadata'})",
-                human_size(e.size),
-                "yes" if e.public else "no",
-            )
-            for e in entries
-        ],
-    )
+    columns = ["id", "revision", "commit", "files", "size"] + (["public"] if public_column else [])
+    rows = []
+    for e in entries:
+        row = [e.repo_id, e.revision, e.commit[:12], f"{e.files} ({'full' if e.full else 'metadata'})"]
+        row.append(human_size(e.size))
+        if public_column:
+            row.append("yes" if e.public else "no")
+        rows.append(row)
+    out.table(title, columns, rows)
 
 
 def register(app: typer.Typer) -> None:

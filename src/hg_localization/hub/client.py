@@ -138,7 +138,8 @@ class HubClient:
             str(repo_id), remote.path, repo_type=repo_type, revision=commit, endpoint=self.endpoint
         )
         destination.parent.mkdir(parents=True, exist_ok=True)
-        hasher = StreamHasher(remote.size)
+        # An LFS file is checked by its sha256; the git id of its content would be computed for nothing.
+        hasher = StreamHasher(None if remote.is_lfs else remote.size)
         resumes = 0
         with destination.open("wb") as sink:
             while True:

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 SHA256_METADATA = "sha256"
 
 
-class WriteConflict(StorageError):
+class WriteConflictError(StorageError):
     """A conditional write lost: someone else changed the object first (read it again, retry)."""
 
 
@@ -148,7 +148,7 @@ class Bucket:
     ) -> str:
         """Write a small object; with ``if_match``/``if_none_match`` only when nobody wrote first.
 
-        Raises :class:`WriteConflict` when the condition does not hold.
+        Raises :class:`WriteConflictError` when the condition does not hold.
         """
         args: dict[str, Any] = {"Bucket": self.name, "Key": key, "Body": data, "ContentType": content_type}
         if sha256:
@@ -160,8 +160,9 @@ class Bucket:
         try:
             answer = self.client.put_object(**args)
         except FOREIGN_ERRORS as exc:
-            if (if_match or if_none_match) and is_precondition_failed(exc):
-                raise WriteConflict(f"'{key}' in {self.location.describe()} changed meanwhile.") from exc
+            lost = is_precondition_failed(exc) or (if_match is not None and is_not_found(exc))
+            if (if_match or if_none_match) and lost:  # (deleted meanwhile counts as changed)
+                raise WriteConflictError(f"'{key}' in {self.location.describe()} changed meanwhile.") from exc
             raise self._translate(exc, f"write '{key}' to") from exc
         return answer["ETag"]
 

@@ -20,6 +20,7 @@ import s3transfer.exceptions
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
 )
@@ -153,10 +154,8 @@ def _is_connection_error(exc: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, (BotoConnectionError, ConnectionError, TimeoutError)):
-            return True
-        if isinstance(current, BotoCoreError) and "connect" in type(current).__name__.lower():
-            return True
+        if isinstance(current, (BotoConnectionError, HTTPClientError, ConnectionError, TimeoutError)):
+            return True  # HTTPClientError: the connection closed or timed out mid-request
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return isinstance(exc, s3transfer.exceptions.RetriesExceededError)

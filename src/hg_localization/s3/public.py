@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
 from hg_localization.ids import RepoType
-from hg_localization.s3.bucket import Bucket, WriteConflict
+from hg_localization.s3.bucket import Bucket, WriteConflictError
 from hg_localization.s3.catalog import IndexEntry, read_manifest
 from hg_localization.store.manifest import RevisionManifest
 
@@ -106,7 +106,14 @@ def ensure_public_policy(bucket: Bucket) -> bool:
 
 
 def _ensure_statement(bucket: Bucket, wanted: dict[str, Any]) -> bool:
-    current = bucket.get_policy()
+    try:
+        current = bucket.get_policy()
+    except StorageError as exc:
+        if "access denied" not in exc.message:
+            raise
+        # Team members often may not read the policy; an admin set it up once (docs/bucket.md).
+        logger.warning("Could not read the bucket policy (%s); assuming an admin has set it.", exc.message)
+        return False
     empty: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
     try:
         policy: dict[str, Any] = json.loads(current) if current else empty
@@ -177,7 +184,7 @@ def add_to_public_index(bucket: Bucket, manifest: RevisionManifest) -> PublicInd
         updated = index.with_entry(entry)
         try:
             bucket.put_bytes(key, updated.to_bytes(), if_match=etag, if_none_match=etag is None)
-        except WriteConflict:
+        except WriteConflictError:
             time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311 (jitter, not crypto)
             continue
         return updated
@@ -213,7 +220,7 @@ def write_rebuilt_public_index(bucket: Bucket, repo_type: RepoType) -> PublicInd
         etag = got[1] if got else None
         try:
             bucket.put_bytes(key, index.to_bytes(), if_match=etag, if_none_match=etag is None)
-        except WriteConflict:
+        except WriteConflictError:
             time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311
             continue
         return index

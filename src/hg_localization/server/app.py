@@ -18,6 +18,7 @@ from hg_localization._version import __version__
 from hg_localization.server import routing
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_api import HubReadApi
+from hg_localization.server.hub_write import xet_answer
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.server.responses import hub_error
 
@@ -45,6 +46,9 @@ def create_app(
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
         route = routing.parse(raw_path)
+        xet = xet_answer(request.url.path, route)  # read-only servers too: say how to turn Xet off
+        if xet is not None:
+            return xet
         is_read = request.method in READ_METHODS or (
             isinstance(route, routing.ApiRoute) and route.action == "paths-info"
         )

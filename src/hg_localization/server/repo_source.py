@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -99,13 +100,22 @@ class ServedRepo:
     tags: tuple[str, ...] = ()
 
 
+_FileStat = tuple[str, str, int, int, int]  # (repo path, disk path, size, mtime_ns, inode)
+
+
 class RepoSource:
-    """Repos under one root per repo type, read fresh from disk on every call."""
+    """Repos under one root per repo type, as they are on disk at each call.
+
+    A loaded revision is cached with a signature of what it was built from (the metadata
+    file's stat for the store; every file's size, mtime and inode for a folder of repos), so
+    a request costs one directory walk, not a rebuild, and a changed file is seen at once.
+    """
 
     def __init__(self, roots: dict[RepoType, Path], *, manifests_only: bool = False) -> None:
         self.roots = roots
         self.manifests_only = manifests_only
         self._hashes: dict[tuple[str, int, int, int], tuple[str, str]] = {}
+        self._revisions: dict[tuple[str, str, bool], tuple[object, ServedRevision]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -157,7 +167,11 @@ class RepoSource:
     # --- revisions ---------------------------------------------------------------------------
     def resolve(self, repo_type: RepoType, repo_id: str, revision: str | None = None) -> ServedRevision:
         """The revision a branch, tag or commit name points at; raises the Hub's kinds of miss."""
-        repo = self.repo(repo_type, repo_id)
+        return self.resolve_in(self.repo(repo_type, repo_id), revision)
+
+    def resolve_in(self, repo: ServedRepo, revision: str | None = None) -> ServedRevision:
+        """Like :meth:`resolve`, for a repo already looked up."""
+        repo_type = repo.repo_type
         wanted = revision or repo.default_branch
         if wanted in repo.revisions:
             return self._load(repo, wanted)
@@ -177,7 +191,20 @@ class RepoSource:
     def _load(self, repo: ServedRepo, revision: str) -> ServedRevision:
         folder = repo.path / revision_folder(revision)
         manifest_path = folder / METADATA_FILENAME
-        if manifest_path.is_file():
+        try:
+            manifest_stat = manifest_path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            manifest_stat = None
+        listing = None if manifest_stat is not None else _walk(folder)
+        signature: object = (
+            (manifest_stat.st_mtime_ns, manifest_stat.st_size, manifest_stat.st_ino) if manifest_stat else listing
+        )
+        key = (str(folder), revision, repo.private)
+        with self._lock:
+            cached = self._revisions.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        if listing is None:
             manifest = RevisionManifest.from_json(manifest_path.read_text(encoding="utf-8"))
             files = tuple(
                 ServedFile(
@@ -193,11 +220,11 @@ class RepoSource:
             commit = manifest.commit
             modified = manifest.fetched_at
         else:
-            files = tuple(self._scan(folder))
+            files = tuple(self._served_file(entry) for entry in listing)
             commit = _content_commit(files)
-            newest = max((f.disk_path.stat().st_mtime for f in files), default=folder.stat().st_mtime)
-            modified = datetime.fromtimestamp(newest, tz=UTC)
-        return ServedRevision(
+            newest = max((entry[3] for entry in listing), default=0)
+            modified = datetime.fromtimestamp(newest / 1e9, tz=UTC)
+        loaded = ServedRevision(
             repo_type=repo.repo_type,
             repo_id=repo.repo_id,
             revision=revision,
@@ -206,27 +233,21 @@ class RepoSource:
             last_modified=modified,
             private=repo.private,
         )
+        with self._lock:
+            self._revisions[key] = (signature, loaded)
+        return loaded
 
-    def _scan(self, folder: Path) -> Iterator[ServedFile]:
-        for disk_path in sorted(folder.rglob("*")):
-            relative = disk_path.relative_to(folder).as_posix()
-            if (
-                not disk_path.is_file()
-                or disk_path.is_symlink()
-                or any(part.startswith(".") for part in relative.split("/"))
-                or relative.endswith(PARTIAL_SUFFIX)
-            ):
-                continue
-            stat = disk_path.stat()
-            git_sha1, sha256 = self._hashes_of(disk_path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
-            yield ServedFile(
-                path=relative,
-                disk_path=disk_path,
-                size=stat.st_size,
-                git_sha1=git_sha1,
-                sha256=sha256,
-                lfs=disk_path.suffix.lower() in LFS_SUFFIXES or stat.st_size >= LFS_MIN_SIZE,
-            )
+    def _served_file(self, entry: _FileStat) -> ServedFile:
+        relative, disk_path, size, mtime_ns, inode = entry
+        git_sha1, sha256 = self._hashes_of(Path(disk_path), size, mtime_ns, inode)
+        return ServedFile(
+            path=relative,
+            disk_path=Path(disk_path),
+            size=size,
+            git_sha1=git_sha1,
+            sha256=sha256,
+            lfs=Path(relative).suffix.lower() in LFS_SUFFIXES or size >= LFS_MIN_SIZE,
+        )
 
     def _hashes_of(self, path: Path, size: int, mtime_ns: int, inode: int) -> tuple[str, str]:
         key = (str(path), size, mtime_ns, inode)
@@ -238,6 +259,30 @@ class RepoSource:
             with self._lock:
                 self._hashes[key] = cached
         return cached
+
+
+def _walk(folder: Path) -> list[_FileStat]:
+    """Every regular file under ``folder`` (no hidden names, no links, no partial downloads), sorted."""
+    found: list[_FileStat] = []
+    pending = [(str(folder), "")]
+    while pending:
+        directory, prefix = pending.pop()
+        try:
+            entries = os.scandir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                relative = f"{prefix}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, f"{relative}/"))
+                elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(PARTIAL_SUFFIX):
+                    stat = entry.stat(follow_symlinks=False)
+                    found.append((relative, entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    found.sort()
+    return found
 
 
 def _content_commit(files: tuple[ServedFile, ...]) -> str:

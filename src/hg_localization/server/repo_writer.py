@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
@@ -89,7 +89,6 @@ class Committed:
 @dataclass
 class RepoWriter:
     source: RepoSource
-    _ids: list[str] = field(default_factory=list, repr=False)
 
     def root(self, repo_type: RepoType) -> Path:
         root = self.source.roots.get(repo_type)
@@ -230,16 +229,22 @@ def _next_pull_request(revisions: tuple[str, ...]) -> int:
 
 
 def _clone_tree(source: Path, target: Path) -> None:
-    """``target`` becomes a copy of ``source`` made of hard links (copies across devices)."""
+    """``target`` becomes a copy of ``source`` made of hard links (copies across devices).
+
+    Symbolic links are left out, as :class:`RepoSource` never serves them.
+    """
     target.mkdir(parents=True)
     if not source.is_dir():
         return
     for folder, dirnames, filenames in os.walk(source):
-        relative = Path(folder).relative_to(source)
+        here = Path(folder)
+        relative = here.relative_to(source)
+        dirnames[:] = [d for d in dirnames if not (here / d).is_symlink()]
         for name in dirnames:
             (target / relative / name).mkdir()
         for name in filenames:
-            link_or_copy(Path(folder) / name, target / relative / name)
+            if not (here / name).is_symlink():
+                link_or_copy(here / name, target / relative / name)
 
 
 def _swap_in(new: Path, live: Path) -> None:

@@ -48,6 +48,33 @@ class StoredRevision:
         return self.path / local_path
 
 
+class ContentIndex:
+    """Files already in the store, found by content, so a new revision links them instead of fetching."""
+
+    def __init__(self) -> None:
+        self._by_sha256: dict[tuple[int, str], tuple[Path, FileRecord]] = {}
+        self._by_git_sha1: dict[tuple[int, str], tuple[Path, FileRecord]] = {}
+
+    def add(self, path: Path, record: FileRecord) -> None:
+        if record.sha256:
+            self._by_sha256.setdefault((record.size, record.sha256), (path, record))
+        if record.git_sha1:
+            self._by_git_sha1.setdefault((record.size, record.git_sha1), (path, record))
+
+    def find(self, size: int, *, sha256: str | None = None, git_sha1: str | None = None) -> tuple[Path, FileRecord] | None:
+        """A stored file with this content: matched on sha256 when it is known, else on the git blob id."""
+        if sha256:
+            found = self._by_sha256.get((size, sha256))
+        else:
+            found = self._by_git_sha1.get((size, git_sha1)) if git_sha1 else None
+        if found is None:
+            return None
+        try:
+            return found if found[0].stat().st_size == size else None
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+
 class Staging:
     """A revision being localized: files are written here, then the whole folder is published."""
 
@@ -124,21 +151,13 @@ class LocalStore:
                     if manifest is not None and revision_from_folder(folder.name) == manifest.revision:
                         yield StoredRevision(path=folder, manifest=manifest)
 
-    def find_identical(
-        self, repo_id: RepoId, *, size: int, sha256: str | None = None, git_sha1: str | None = None
-    ) -> tuple[Path, FileRecord] | None:
-        """A verified file with this content in any complete revision of the repo (to link, not fetch).
-
-        Matches on sha256 when it is known, else on the git blob id.
-        """
+    def content_index(self, repo_id: RepoId) -> ContentIndex:
+        """Every verified file of every complete revision of the repo, by content (read once)."""
+        index = ContentIndex()
         for stored in self.revisions_of(repo_id):
             for record in stored.manifest.files:
-                same = record.sha256 == sha256 if sha256 else bool(git_sha1) and record.git_sha1 == git_sha1
-                if same and record.size == size:
-                    candidate = stored.file_path(record.local_path)
-                    if candidate.is_file() and candidate.stat().st_size == size:
-                        return candidate, record
-        return None
+                index.add(stored.file_path(record.local_path), record)
+        return index
 
     # --- writing -----------------------------------------------------------------------------
     def lock(self, repo_id: RepoId, revision: str) -> FileLock:

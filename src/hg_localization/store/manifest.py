@@ -8,7 +8,7 @@ a token or any other secret.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -55,7 +55,7 @@ class RevisionManifest(BaseModel):
     files: list[FileRecord] = Field(default_factory=list)
     #: Metadata files that were asked for but that the repository does not have.
     missing: list[str] = Field(default_factory=list)
-    fetched_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    fetched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     source: Literal["hub", "bucket", "upload"] = "hub"
     source_url: str | None = None
     public: bool = False

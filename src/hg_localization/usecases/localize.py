@@ -310,6 +310,7 @@ class _Fetcher:
         self._remote = remote
         self._staging = staging
         self._progress = progress
+        self._content = store.content_index(request.repo_id)
         self.fetched_files = 0
         self.fetched_bytes = 0
         self.reused_files = 0
@@ -336,9 +337,7 @@ class _Fetcher:
                     self.reused_files += 1
                     return _record(remote, local, sha256)
                 self._staging.discard(local)
-            twin = self._store.find_identical(
-                self._request.repo_id, size=remote.size, sha256=remote.lfs_sha256, git_sha1=remote.git_sha1
-            )
+            twin = self._content.find(remote.size, sha256=remote.lfs_sha256, git_sha1=remote.git_sha1)
             if twin is not None:
                 self._staging.adopt(local, twin[0])
                 self.reused_files += 1

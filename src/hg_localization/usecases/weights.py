@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -94,17 +95,22 @@ def download_weights(
     target = target_dir if target_dir is not None else default_target_dir(rid)
     hub = hub or HubClient(config.hf_endpoint, config.token)
     remote = _resolve(hub, rid, rev)
+    lock = FileLock(str(target / LOCK_FILENAME))
     try:
         target.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
     except OSError as exc:
         raise HGLocalizationError(
-            f"Cannot create the weights folder {target}: {exc.strerror or exc}.",
-            hint="Choose a writable folder with --target-dir.",
+            f"Cannot write into the weights folder {target}: {exc.strerror or exc}.",
+            hint="Choose a writable folder with --target-dir (a read-only mount must already hold "
+            "the verified weights).",
         ) from exc
-    with FileLock(str(target / LOCK_FILENAME)):
+    try:
         return _download_locked(
             hub, remote, target, verify=verify, progress=progress, workers=config.max_workers
         )
+    finally:
+        lock.release()
 
 
 def _resolve(hub: HubClient, rid: RepoId, revision: str) -> RemoteRevision:
@@ -201,6 +207,7 @@ class _Fetcher:
         self._listing_kept: Proven | None = None
         self.checksums: Checksums | None = None
         self.rehashed = 0
+        self._count_lock = threading.Lock()
         #: What has been proven so far (kept even when another file fails).
         self.done: dict[str, Outcome] = {}
 
@@ -299,7 +306,8 @@ class _Fetcher:
             if expected is None and remembered.git_sha1 and remembered.git_sha1 == remote.git_sha1:
                 return remembered
         digest = hash_file(path)
-        self.rehashed += 1
+        with self._count_lock:
+            self.rehashed += 1
         if expected is not None and digest.sha256 != expected:
             return None
         try:

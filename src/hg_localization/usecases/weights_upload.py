@@ -191,7 +191,7 @@ def upload_weights(
 
 
 def _hash(planned: PlannedFile, progress: ProgressListener) -> FileSum:
-    label = f"sha256 {planned.path}"
+    label = f"hashing {planned.path}"
     progress.file_started(label, planned.size)
     try:
         return sum_file(planned.disk_path, lambda n: progress.file_advanced(label, n))
