@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -14,10 +15,12 @@ import pytest
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import StorageError, UpstreamError
 from hg_localization.ids import parse_repo_id
+from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3 import push
 from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
+from hg_localization.store.manifest import FileRecord
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 from hg_localization.usecases.progress import ProgressListener
@@ -191,3 +194,58 @@ def test_the_metadata_object_is_written_after_every_data_object(
     assert all(writes.index(k) < first_meta for k in private if not k.endswith(METADATA_FILENAME))
     assert public[-1].endswith(METADATA_FILENAME)
     assert writes.index("team/public/public_models.json") > writes.index(public[-1])
+
+
+def test_a_moved_branch_never_shows_the_old_commit_over_new_files(
+    team: HGLocalizationConfig,
+    s3: Any,
+    tmp_path: Path,
+    teammate: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Objects are keyed by revision name: pushing a moved branch overwrites them in place.
+
+    The old commit's metadata object is withdrawn first, so a push killed half-way leaves no
+    revision at all (readers fall back to the Hub), never the old commit vouching for new bytes.
+    """
+    monkeypatch.setattr(s3_client, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
+    first = big_revision(tmp_path, team, 12 * 1024 * 1024)
+    BucketCache(team).sync(first)
+    moved = _moved_branch(team, first, commit="c" * 40)
+
+    killer = KillAtFirstByte(s3)
+    with pytest.raises(StorageError, match="cannot be reached"):
+        BucketCache(team).sync(moved, progress=killer)
+    s3.start()
+    prefix = "team/models/hgloc-test/big-model/main/"
+    assert prefix + METADATA_FILENAME not in s3.objects(team.s3_bucket_name, prefix)
+    bob = teammate("bob")
+    with pytest.raises(UpstreamError):  # no complete copy in the bucket: the Hub is asked (and is down)
+        localize_model("hgloc-test/big-model", config=bob, full=True)
+
+    BucketCache(team).sync(moved)
+    outcome = localize_model("hgloc-test/big-model", config=bob, full=True)
+    assert outcome.status == "from_bucket" and outcome.stored.manifest.commit == "c" * 40
+    assert (outcome.stored.path / "model.safetensors").read_bytes() == (
+        moved.path / "model.safetensors"
+    ).read_bytes()
+
+
+def _moved_branch(team: HGLocalizationConfig, stored: Any, *, commit: str) -> Any:
+    """The same revision name at another commit, with other bytes, published into the store."""
+    store = model_store(team)
+    repo_id = parse_repo_id(stored.manifest.repo_id)
+    data = hashlib.sha256(b"moved").digest() * (stored.manifest.files[0].size // 32)
+    staging = store.open_staging(repo_id, stored.manifest.revision)
+    staging.path.mkdir(parents=True)
+    staging.final_path("model.safetensors").write_bytes(data)
+    record = FileRecord(
+        path="model.safetensors",
+        local_path="model.safetensors",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        git_sha1=git_blob_sha1(data),
+        lfs=True,
+    )
+    return store.publish(staging, stored.manifest.model_copy(update={"commit": commit, "files": [record]}))

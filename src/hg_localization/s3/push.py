@@ -3,6 +3,7 @@
 The order is what keeps readers safe::
 
     abort multipart uploads a dead run left behind (older than STALE_UPLOAD_AGE)
+    [a branch moved] the old commit's metadata object is deleted before its objects are overwritten
     private data objects           (only those not already identical)
     private metadata object        after its data: until it is there, the revision does not exist
     private index entry
@@ -74,6 +75,7 @@ def push_revision(
     remote = _remote_manifest(bucket, local, public=False)
     plan = plan_private(local, stored.path, remote, gather(bucket, local, keys.private), keys.private)
     _check_local_files(stored, plan.uploads)
+    _withdraw_other_commit(bucket, remote, local, plan.metadata_key, bool(plan.uploads))
     bucket.upload_files(plan.uploads, progress)
     if plan.write_metadata:
         _put_manifest(bucket, plan.metadata_key, plan.manifest)
@@ -133,11 +135,29 @@ def _publish(bucket: Bucket, local: RevisionManifest, progress: ProgressListener
     remote = _remote_manifest(bucket, shared, public=True)
     existing = gather(bucket, shared, keys.public)
     plan: RevisionPlan = plan_public(shared, remote, existing, keys.private, keys.public)
+    _withdraw_other_commit(bucket, remote, shared, plan.metadata_key, bool(plan.copies))
     bucket.copy_objects(plan.copies, progress)
     if plan.write_metadata:
         _put_manifest(bucket, plan.metadata_key, plan.manifest)
     public.add_to_public_index(bucket, plan.manifest)
     return len(plan.copies)
+
+
+def _withdraw_other_commit(
+    bucket: Bucket,
+    remote: RevisionManifest | None,
+    local: RevisionManifest,
+    metadata_key: str,
+    overwrites: bool,
+) -> None:
+    """A branch moved: its objects are keyed by revision name and about to be overwritten in place.
+
+    Delete the old commit's metadata object first, so that until the new one is written the
+    revision simply does not exist in the bucket (readers go to the Hub) instead of an old
+    metadata object vouching for a mix of old and new files.
+    """
+    if remote is not None and remote.commit != local.commit and overwrites:
+        bucket.delete(metadata_key)
 
 
 def _remote_manifest(bucket: Bucket, manifest: RevisionManifest, *, public: bool) -> RevisionManifest | None:
