@@ -23,6 +23,7 @@ for _name in list(os.environ):
 _SESSION_HF_HOME = Path(tempfile.mkdtemp(prefix="hgloc-tests-hf-home-"))
 
 from helpers.servers import DEAD_ENDPOINT, PRIVATE_TOKEN, HubServer, run_server  # noqa: E402
+from helpers.weights_fixtures import WeightsHub, serve_weights_hub  # noqa: E402
 
 
 def _hub_client_environment(hf_home: Path) -> dict[str, str]:
@@ -86,3 +87,14 @@ def hub_server(sample_repos: SampleRepos) -> Iterator[HubServer]:
     )
     with run_server(app) as url:
         yield HubServer(url=url, repos_dir=sample_repos.directory, token=PRIVATE_TOKEN, samples=sample_repos)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[WeightsHub]:
+    """A writable test Hub for weight repos, empty, one per test (``helpers.weights_fixtures``).
+
+    A module that needs more (a repo already there, ``HF_ENDPOINT`` set) overrides it with a
+    fixture of the same name that takes this one.
+    """
+    with serve_weights_hub(tmp_path) as running:
+        yield running

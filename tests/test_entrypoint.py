@@ -6,8 +6,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,8 @@ import pytest
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.usecases import weights
 
-from helpers.weights_fixtures import (
-    WEIGHTS,
-    WEIGHTS_ID,
-    WeightsHub,
-    checksums_text,
-    folder_files,
-    serve_weights_hub,
-)
+from helpers.cli import write_cli_shim
+from helpers.weights_fixtures import WEIGHTS, WEIGHTS_ID, WeightsHub, checksums_text, folder_files
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
@@ -30,21 +22,16 @@ DEAD_ENDPOINT = "http://127.0.0.1:9"
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[WeightsHub]:
-    with serve_weights_hub(tmp_path) as running:
-        running.add_repo(WEIGHTS_ID, WEIGHTS, private=True)
-        yield running
+def hub(hub: WeightsHub) -> WeightsHub:
+    """The test Hub, with a private weights repo."""
+    hub.add_repo(WEIGHTS_ID, WEIGHTS, private=True)
+    return hub
 
 
 @pytest.fixture
 def bin_dir(tmp_path: Path) -> Path:
     """``hg-localization`` on PATH, as the image has it: this interpreter's CLI."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    shim = folder / "hg-localization"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m hg_localization.cli "$@"\n')
-    shim.chmod(0o755)
-    return folder
+    return write_cli_shim(tmp_path / "bin").parent
 
 
 def start(

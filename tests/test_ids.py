@@ -30,8 +30,29 @@ def test_valid_ids_parse(value: str, expected: RepoId) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", " ", "../x", "/abs", "/abs/path", "a/b/c", "a//b", "a/", "./x", "x/..", "a\x00b", "a/b\n",
-     "a\tb", "ns/na--me", "ns/na..me", "-lead/x", "x/trail-", " a/b", "a/b ", "a b/c", "_/reserved"],
+    [
+        "",
+        " ",
+        "../x",
+        "/abs",
+        "/abs/path",
+        "a/b/c",
+        "a//b",
+        "a/",
+        "./x",
+        "x/..",
+        "a\x00b",
+        "a/b\n",
+        "a\tb",
+        "ns/na--me",
+        "ns/na..me",
+        "-lead/x",
+        "x/trail-",
+        " a/b",
+        "a/b ",
+        "a b/c",
+        "_/reserved",
+    ],
 )
 def test_invalid_ids_are_refused_with_a_message(value: str) -> None:
     with pytest.raises(InvalidInputError) as info:
@@ -44,8 +65,9 @@ def test_valid_revisions(value: str) -> None:
     assert validate_revision(value) == value
 
 
-@pytest.mark.parametrize("value", ["", "..", "../main", "/main", "main/", "a//b", "x\x00", "a..b", "a b", "x.lock",
-                                   ".hidden"])
+@pytest.mark.parametrize(
+    "value", ["", "..", "../main", "/main", "main/", "a//b", "x\x00", "a..b", "a b", "x.lock", ".hidden"]
+)
 def test_invalid_revisions(value: str) -> None:
     with pytest.raises(InvalidInputError):
         validate_revision(value)
@@ -68,7 +90,9 @@ def test_valid_repo_paths(value: str) -> None:
     assert validate_repo_path(value) == value
 
 
-@pytest.mark.parametrize("value", ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\\b", "C:/x", "x\x01"])
+@pytest.mark.parametrize(
+    "value", ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\\b", "C:/x", "x\x01"]
+)
 def test_repo_paths_that_could_escape_are_refused(value: str) -> None:
     with pytest.raises(InvalidInputError):
         validate_repo_path(value)

@@ -12,20 +12,20 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from helpers.cli import write_cli_shim
 from helpers.weights_fixtures import (
     WEIGHTS,
     WEIGHTS_ID,
     WeightsHub,
     checksums_text,
     folder_files,
-    serve_weights_hub,
+    write_folder,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,19 +50,10 @@ def lint(*args: str) -> None:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[WeightsHub]:
-    with serve_weights_hub(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
 def bin_dir(tmp_path: Path) -> Path:
     """A folder with ``bin/hg-localization`` (this interpreter's CLI), usable as PATH or as --venv."""
     folder = tmp_path / "venv"
-    (folder / "bin").mkdir(parents=True)
-    shim = folder / "bin" / "hg-localization"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m hg_localization.cli "$@"\n')
-    shim.chmod(0o755)
+    write_cli_shim(folder / "bin")
     return folder
 
 
@@ -154,10 +145,7 @@ def test_the_workflow_scripts_upload_and_summarise_for_real(
 ) -> None:
     """The upload and summary steps' shell, run as the runner would, against the test Hub."""
     workspace = tmp_path / "workspace"
-    source = workspace / "weights_to_upload"
-    for path, data in WEIGHTS.items():
-        (source / path).parent.mkdir(parents=True, exist_ok=True)
-        (source / path).write_bytes(data)
+    write_folder(workspace / "weights_to_upload", WEIGHTS)
     output, summary = tmp_path / "github_output", tmp_path / "step_summary"
     env = {
         **os.environ,

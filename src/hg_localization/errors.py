@@ -94,7 +94,9 @@ class NotLocalizedError(NotFoundError):
 class AuthenticationError(HGLocalizationError, PermissionError):
     exit_code = 3
 
-    def __init__(self, repo_id: str | None = None, *, message: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, repo_id: str | None = None, *, message: str | None = None, hint: str | None = None
+    ) -> None:
         what = f"'{repo_id}'" if repo_id else "This repository"
         super().__init__(
             message or f"Access to {what} was refused: the repository is private or gated.",

@@ -51,7 +51,9 @@ class RepoId:
 def parse_repo_id(value: object) -> RepoId:
     """Validate a repo id; raise :class:`InvalidInputError` saying what is wrong with it."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError("The repository id is empty.", hint="Give it as namespace/name, e.g. google/bert.")
+        raise InvalidInputError(
+            "The repository id is empty.", hint="Give it as namespace/name, e.g. google/bert."
+        )
     if _CONTROL_RE.search(value):
         raise InvalidInputError(f"The repository id {value!r} contains control characters.")
     if value != value.strip():

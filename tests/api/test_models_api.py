@@ -30,7 +30,9 @@ def test_the_public_names_are_exported() -> None:
     assert hg_localization.__all__ == sorted(hg_localization.__all__)
 
 
-def test_download_model_metadata_returns_success_and_path(config: HGLocalizationConfig, hub_server: Any) -> None:
+def test_download_model_metadata_returns_success_and_path(
+    config: HGLocalizationConfig, hub_server: Any
+) -> None:
     ok, path = download_model_metadata(hub_server.samples.bert, config=config)
     assert ok
     assert Path(path).is_dir()

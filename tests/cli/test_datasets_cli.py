@@ -9,20 +9,17 @@ from typing import Any
 
 import pytest
 
-from hg_localization.cli import main
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
 
+from helpers.cli import run
 from helpers.servers import run_server
 
 
 @pytest.fixture
-def store(tmp_path: Path, hub_server: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI's environment: a store in a temp folder, the test Hub as upstream."""
-    monkeypatch.setenv("HGLOC_MODELS_STORE_PATH", str(tmp_path / "models"))
-    monkeypatch.setenv("HGLOC_DATASETS_STORE_PATH", str(tmp_path / "datasets"))
-    monkeypatch.setenv("HGLOC_HF_ENDPOINT", hub_server.url)
-    return tmp_path / "datasets"
+def store(cli_stores: Path) -> Path:
+    """The dataset store the commands write to (the test Hub upstream)."""
+    return cli_stores / "datasets"
 
 
 @pytest.fixture
@@ -35,12 +32,6 @@ def scripted_upstream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Pa
     with run_server(create_app(RepoSource.for_repos_dir(tmp_path / "scripted"))) as url:
         monkeypatch.setenv("HGLOC_HF_ENDPOINT", url)
         yield url
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def files_in(folder: Path) -> set[str]:

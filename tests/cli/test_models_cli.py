@@ -13,28 +13,19 @@ from typing import Any
 
 import pytest
 
-from hg_localization.cli import main
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import METADATA_FILENAME
 
 from helpers.asgi import Throttle
+from helpers.cli import run
 from helpers.servers import run_server
 
 
 @pytest.fixture
-def store(tmp_path: Path, hub_server: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI's environment: a store in a temp folder, the test Hub as upstream."""
-    monkeypatch.setenv("HGLOC_MODELS_STORE_PATH", str(tmp_path / "models"))
-    monkeypatch.setenv("HGLOC_DATASETS_STORE_PATH", str(tmp_path / "datasets"))
-    monkeypatch.setenv("HGLOC_HF_ENDPOINT", hub_server.url)
-    return tmp_path / "models"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def store(cli_stores: Path) -> Path:
+    """The model store the commands write to (the test Hub upstream)."""
+    return cli_stores / "models"
 
 
 def test_download_model_prints_the_path_and_a_second_run_says_already_localized(
@@ -51,14 +42,18 @@ def test_download_model_prints_the_path_and_a_second_run_says_already_localized(
     assert "already localized" in err
 
 
-def test_quiet_prints_only_the_result(store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quiet_prints_only_the_result(
+    store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "download-model", hub_server.samples.bert, "--quiet")
     assert code == 0
     assert err == ""
     assert out.strip().endswith("main")
 
 
-def test_list_local_models_as_table_and_json(store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_local_models_as_table_and_json(
+    store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     samples = hub_server.samples
     assert run(capsys, "download-model", samples.bert, "--full-model")[0] == 0
     assert run(capsys, "download-model", samples.no_config)[0] == 0
@@ -88,7 +83,9 @@ def test_show_model_card_and_config(store: Path, hub_server: Any, capsys: pytest
     assert code == 0 and json.loads(out) == json.loads(upstream["config.json"])
 
 
-def test_show_model_card_of_an_unlocalized_model(store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_model_card_of_an_unlocalized_model(
+    store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     bert = hub_server.samples.bert
     code, _, err = run(capsys, "show-model-card", bert)
     assert code != 0
@@ -99,12 +96,16 @@ def test_show_model_card_of_an_unlocalized_model(store: Path, hub_server: Any, c
     assert not store.exists()  # read from the Hub, not cached
 
 
-def test_compare_models_marks_differences(store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_models_marks_differences(
+    store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     samples = hub_server.samples
     run(capsys, "download-model", samples.bert)
     run(capsys, "download-model", samples.bert, "--revision", samples.bert_tag)
 
-    code, out, err = run(capsys, "compare-models", samples.bert, f"{samples.bert}@{samples.bert_tag}", "--json")
+    code, out, err = run(
+        capsys, "compare-models", samples.bert, f"{samples.bert}@{samples.bert_tag}", "--json"
+    )
     assert code == 0
     keys = {row["key"]: row for row in json.loads(out)["keys"]}
     differing = [k for k, row in keys.items() if row["differs"]]
@@ -134,6 +135,23 @@ def test_failures_exit_non_zero_with_a_message_and_no_traceback(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--make-public"], "--make-public needs a team bucket"),
+        (["--make-public", "--no-s3-upload"], "contradict"),
+    ],
+)
+def test_make_public_that_cannot_be_honoured_is_refused_before_anything_is_fetched(
+    store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "download-model", hub_server.samples.bert, *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert out == ""
+    assert not store.exists()
+
+
 def test_a_token_from_the_environment_is_used_and_never_printed(
     store: Path, hub_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,7 +167,10 @@ def test_a_token_from_the_environment_is_used_and_never_printed(
 def test_python_dash_m_works_like_the_command(store: Path, hub_server: Any) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "hg_localization.cli", "download-model", hub_server.samples.bert, "-q"],
-        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == str(store / "hgloc-test" / "tiny-bert" / "main")
@@ -164,7 +185,9 @@ def test_a_download_killed_mid_way_leaves_nothing_that_looks_complete(
         env = {**os.environ, "HGLOC_HF_ENDPOINT": slow_url, "HGLOC_MAX_WORKERS": "1"}
         process = subprocess.Popen(
             [sys.executable, "-m", "hg_localization.cli", "download-model", bert, "--full-model"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             partial = _wait_for_partial_download(store, process)
@@ -176,13 +199,17 @@ def test_a_download_killed_mid_way_leaves_nothing_that_looks_complete(
     assert not (revision_dir / METADATA_FILENAME).exists()
     listed = subprocess.run(
         [sys.executable, "-m", "hg_localization.cli", "list-local-models", "--json"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert json.loads(listed.stdout) == []
 
     finished = subprocess.run(
         [sys.executable, "-m", "hg_localization.cli", "download-model", bert, "--full-model"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert finished.returncode == 0, finished.stderr
     upstream = hub_server.samples.files(bert)

@@ -6,51 +6,36 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hg_localization.cli import main
 from hg_localization.cli import weights as weights_cli
 
+from helpers.cli import run
 from helpers.weights_fixtures import (
     WEIGHTS,
     WEIGHTS_ID,
     WeightsHub,
     checksums_text,
     folder_files,
-    serve_weights_hub,
     sha256,
+    write_folder,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WeightsHub]:
+def hub(hub: WeightsHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WeightsHub:
     """The test Hub as HF_ENDPOINT, and the working directory in a temp folder."""
     monkeypatch.chdir(tmp_path)
-    with serve_weights_hub(tmp_path) as running:
-        monkeypatch.setenv("HF_ENDPOINT", running.url)
-        yield running
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    return hub
 
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def write_folder(root: Path, files: dict[str, bytes]) -> Path:
-    for path, data in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(data)
-    return root
 
 
 # --- download-weights ------------------------------------------------------------------------------

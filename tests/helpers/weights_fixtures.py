@@ -1,9 +1,6 @@
 """A writable test Hub with weight repos, for the weights tests (use case, CLI, server, entrypoint).
 
-    @pytest.fixture
-    def hub(tmp_path: Path) -> Iterator[WeightsHub]:
-        with serve_weights_hub(tmp_path) as running:
-            yield running
+The ``hub`` fixture (tests/conftest.py) serves one per test::
 
     def test_x(hub: WeightsHub) -> None:
         hub.add_repo("team/weights", WEIGHTS)                 # with a checksums.txt
@@ -67,6 +64,14 @@ def folder_files(folder: Path) -> dict[str, bytes]:
     }
 
 
+def write_folder(root: Path, files: Mapping[str, bytes]) -> Path:
+    """Write ``files`` (path → bytes) under ``root``, sub-folders included; return ``root``."""
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
 @dataclass
 class WeightsHub:
     url: str
@@ -87,10 +92,7 @@ class WeightsHub:
         private: bool = False,
     ) -> Path:
         """Write a repo's ``main``; ``checksums="auto"`` lists every file correctly, None means none."""
-        folder = self.revision_dir(repo_id)
-        for path, data in files.items():
-            (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            (folder / path).write_bytes(data)
+        folder = write_folder(self.revision_dir(repo_id), files)
         if checksums == "auto":
             checksums = checksums_text(files)
         if checksums is not None:

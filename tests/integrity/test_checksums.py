@@ -25,6 +25,8 @@ from hg_localization.integrity.checksums import (
     write_checksums,
 )
 
+from helpers.weights_fixtures import write_folder
+
 A = hashlib.sha256(b"a").hexdigest()
 B = hashlib.sha256(b"b").hexdigest()
 
@@ -120,9 +122,7 @@ def test_format_refuses_what_it_could_not_read_back() -> None:
 
 def _weights_folder(root: Path) -> dict[str, bytes]:
     files = {"model.bin": os.urandom(5000), "sub dir/with space.json": b"{}\n", "deep/a/b.txt": b"b\n"}
-    for path, data in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(data)
+    write_folder(root, files)
     return files
 
 

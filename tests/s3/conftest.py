@@ -33,6 +33,8 @@ from botocore.config import Config
 
 from hg_localization.config import HGLocalizationConfig
 
+from helpers.cli import CliRun, run, use_in_cli
+
 ADMIN_KEY, ADMIN_SECRET = "testadmin", "testadminsecret"
 READER_KEY, READER_SECRET = "testreader", "testreadersecret"
 IDENTITIES = {
@@ -292,6 +294,15 @@ def public_only_config(tmp_path: Path, public_url: str, *, who: str = "stranger"
 def team(tmp_path: Path, s3: SeaweedServer, bucket_name: str, hub_server: Any) -> HGLocalizationConfig:
     """Alice's configuration: the test Hub upstream, the test bucket as the team cache (admin)."""
     return bucket_config(tmp_path, s3.endpoint, bucket_name, hub_url=hub_server.url, who="alice")
+
+
+@pytest.fixture
+def team_cli(
+    team: HGLocalizationConfig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> CliRun:
+    """``team_cli(*args)``: the command run as Alice, her configuration given as HGLOC_* variables."""
+    use_in_cli(monkeypatch, team)
+    return lambda *args: run(capsys, *args)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from hg_localization.store.manifest import RevisionManifest
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model
 
-from .test_sync import run, use_in_cli
+from helpers.cli import CliRun
 
 PUBLIC_INDEX = "team/public/public_models.json"
 
@@ -67,15 +67,13 @@ def test_a_damaged_public_index_is_reported_to_readers_and_rebuilt_by_the_next_w
     team: HGLocalizationConfig,
     hub_server: Any,
     s3: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    team_cli: CliRun,
 ) -> None:
     samples = hub_server.samples
     localize_model(samples.bert, config=team, make_public=True)
     s3.client("admin").put_object(Bucket=team.s3_bucket_name, Key=PUBLIC_INDEX, Body=b"{not json")
 
-    use_in_cli(monkeypatch, team)
-    code, out, err = run(capsys, "list-public-models", "--json")
+    code, out, err = team_cli("list-public-models", "--json")
     assert code != 0 and out == ""
     assert "public index" in err and "damaged" in err and "--rebuild-index" in err
 
@@ -103,8 +101,7 @@ def test_damaged_and_missing_private_index_entries_are_rebuilt_and_reported(
     team: HGLocalizationConfig,
     hub_server: Any,
     s3: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    team_cli: CliRun,
 ) -> None:
     samples = hub_server.samples
     localize_model(samples.bert, config=team)
@@ -117,14 +114,13 @@ def test_damaged_and_missing_private_index_entries_are_rebuilt_and_reported(
     # is not valid stands in for every key that does not name a revision.
     admin.put_object(Bucket=bucket, Key="team/index/models/bad--org/x/main.json", Body=b"{}")
 
-    use_in_cli(monkeypatch, team)
-    code, out, err = run(capsys, "list-s3-models", "--json")
+    code, out, err = team_cli("list-s3-models", "--json")
     assert code == 0
     assert [m["model_id"] for m in json.loads(out)] == [samples.bert]
     assert "was damaged; it was rebuilt" in err
     assert "'team/index/models/bad--org/x/main.json' was refused" in err
 
-    code, out, err = run(capsys, "list-s3-models", "--json", "--rebuild-index")
+    code, out, err = team_cli("list-s3-models", "--json", "--rebuild-index")
     assert code == 0
     assert [m["model_id"] for m in json.loads(out)] == [samples.bert, samples.no_namespace]
     assert "team/index/models/bad--org/x/main.json" not in s3.objects(bucket, "team/index/")

@@ -19,7 +19,7 @@ from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 
 from .conftest import bucket_config, public_only_config
-from .test_sync import run, use_in_cli
+from helpers.cli import CliRun, run, use_in_cli
 
 
 def denied(call: Any, **kwargs: Any) -> str:
@@ -106,20 +106,18 @@ def test_a_stranger_lists_and_downloads_public_models_with_only_the_public_url(
 def test_make_public_marks_the_local_copy_and_the_private_index(
     team: HGLocalizationConfig,
     hub_server: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    team_cli: CliRun,
 ) -> None:
-    use_in_cli(monkeypatch, team)
     bert = hub_server.samples.bert
-    assert run(capsys, "download-model", bert, "--no-s3-upload")[0] == 0
-    code, _, err = run(capsys, "sync-local-model-to-s3", bert, "--make-public")
+    assert team_cli("download-model", bert, "--no-s3-upload")[0] == 0
+    code, _, err = team_cli("sync-local-model-to-s3", bert, "--make-public")
     assert code == 0, err
     assert f"Public: anyone can read it at {public_url(team)}" in err
     stored = model_store(team).get(parse_repo_id(bert), "main")
     assert stored is not None and stored.manifest.public
-    code, out, _ = run(capsys, "list-s3-models", "--json")
+    code, out, _ = team_cli("list-s3-models", "--json")
     assert [m["public"] for m in json.loads(out)] == [True]
-    code, out, _ = run(capsys, "list-local-models", "--json")
+    code, out, _ = team_cli("list-local-models", "--json")
     assert [m["is_public"] for m in json.loads(out)] == [True]
     # Again: nothing new to copy, and the index is not duplicated.
     report = s3_sync.sync_local_repo(team, "model", bert, make_public=True)

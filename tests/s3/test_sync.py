@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import hg_localization
-from hg_localization.cli import main
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
 from hg_localization.integrity.hashing import git_blob_sha1
@@ -22,32 +21,10 @@ from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 from hg_localization.usecases.progress import ProgressListener
 
+# use_in_cli: test_faults.py imports it from here.
+from helpers.cli import CliRun, run, use_in_cli  # noqa: F401
+
 BERT_PREFIX = "team/models/hgloc-test/tiny-bert/main/"
-
-
-def use_in_cli(monkeypatch: pytest.MonkeyPatch, config: HGLocalizationConfig) -> None:
-    """Give the CLI ``config`` the way a person does: HGLOC_* variables."""
-    secret = config.aws_secret_access_key.get_secret_value() if config.aws_secret_access_key else ""
-    values = {
-        "HGLOC_MODELS_STORE_PATH": str(config.models_store_path),
-        "HGLOC_DATASETS_STORE_PATH": str(config.datasets_store_path),
-        "HGLOC_HF_ENDPOINT": config.hf_endpoint,
-        "HGLOC_S3_BUCKET_NAME": config.s3_bucket_name or "",
-        "HGLOC_S3_ENDPOINT_URL": config.s3_endpoint_url or "",
-        "HGLOC_S3_DATA_PREFIX": config.s3_data_prefix,
-        "HGLOC_AWS_ACCESS_KEY_ID": config.aws_access_key_id or "",
-        "HGLOC_AWS_SECRET_ACCESS_KEY": secret,
-        "HGLOC_PUBLIC_URL": config.public_url or "",
-    }
-    for name, value in values.items():
-        if value:
-            monkeypatch.setenv(name, value)
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 class Recorder(ProgressListener):
@@ -66,22 +43,20 @@ def test_sync_uploads_what_was_kept_local_then_only_what_changed(
     team: HGLocalizationConfig,
     hub_server: Any,
     s3: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    team_cli: CliRun,
 ) -> None:
-    use_in_cli(monkeypatch, team)
     bert = hub_server.samples.bert
-    assert run(capsys, "download-model", bert, "--full-model", "--no-s3-upload")[0] == 0
+    assert team_cli("download-model", bert, "--full-model", "--no-s3-upload")[0] == 0
     assert s3.objects(team.s3_bucket_name) == {}
 
-    code, _, err = run(capsys, "sync-local-model-to-s3", bert)
+    code, _, err = team_cli("sync-local-model-to-s3", bert)
     assert code == 0, err
     stored = model_store(team).get(parse_repo_id(bert), "main")
     assert stored is not None
     n_files = len(stored.manifest.files)
     assert f"{n_files} files uploaded" in err and "0 already there" in err
 
-    code, _, err = run(capsys, "sync-local-model-to-s3", bert)
+    code, _, err = team_cli("sync-local-model-to-s3", bert)
     assert code == 0 and "nothing to upload" in err
 
     # Someone damaged one object in the bucket: the next sync re-uploads it, and only it.
@@ -93,30 +68,26 @@ def test_sync_uploads_what_was_kept_local_then_only_what_changed(
 def test_sync_all_and_list_s3_models_as_table_and_json(
     team: HGLocalizationConfig,
     hub_server: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    team_cli: CliRun,
 ) -> None:
-    use_in_cli(monkeypatch, team)
     samples = hub_server.samples
     for model in (samples.bert, samples.no_namespace):
-        assert run(capsys, "download-model", model, "--no-s3-upload")[0] == 0
-    assert (
-        run(capsys, "download-model", samples.bert, "--revision", samples.bert_pr, "--no-s3-upload")[0] == 0
-    )
-    code, out, err = run(capsys, "list-s3-models", "--json")
+        assert team_cli("download-model", model, "--no-s3-upload")[0] == 0
+    assert team_cli("download-model", samples.bert, "--revision", samples.bert_pr, "--no-s3-upload")[0] == 0
+    code, out, err = team_cli("list-s3-models", "--json")
     assert code == 0 and json.loads(out) == []
 
-    code, _, err = run(capsys, "sync-all-local-models-to-s3")
+    code, _, err = team_cli("sync-all-local-models-to-s3")
     assert code == 0, err
     assert err.count("Synced") == 3
 
-    code, out, _ = run(capsys, "list-s3-models", "--json")
+    code, out, _ = team_cli("list-s3-models", "--json")
     listed = [(m["model_id"], m["revision"]) for m in json.loads(out)]
     assert listed == [(samples.bert, "main"), (samples.bert, samples.bert_pr), (samples.no_namespace, "main")]
     first = json.loads(out)[0]
     assert first["files"] == 2 and first["public"] is False and len(first["commit"]) == 40
 
-    code, out, _ = run(capsys, "list-s3-models")
+    code, out, _ = team_cli("list-s3-models")
     assert code == 0 and "tiny-bert" in out and "refs/pr/1" in out and "tiny-legacy" in out
 
     api = hg_localization.list_s3_models(config=team)

@@ -622,7 +622,9 @@ def test_a_public_repo_is_readable_with_any_token_or_none(hub_server: HubServer)
     samples = hub_server.samples
     assert HfApi(endpoint=hub_server.url).model_info(samples.bert).id == samples.bert
     assert HfApi(endpoint=hub_server.url, token=PRIVATE_TOKEN).model_info(samples.bert).id == samples.bert
-    assert HfApi(endpoint=hub_server.url, token="hf_for_another_hub").model_info(samples.bert).id == samples.bert
+    assert (
+        HfApi(endpoint=hub_server.url, token="hf_for_another_hub").model_info(samples.bert).id == samples.bert
+    )
     with pytest.raises(HfHubHTTPError):
         HfApi(endpoint=hub_server.url, token="hf_for_another_hub").model_info(samples.private)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from hg_localization.server.repo_source import RepoSource
 
 from helpers.clients import run_python, run_python_json
 from helpers.servers import run_server
-from helpers.weights_fixtures import READ_TOKEN, WRITE_TOKEN, WeightsHub, folder_files, serve_weights_hub
+from helpers.weights_fixtures import READ_TOKEN, WRITE_TOKEN, WeightsHub, folder_files, write_folder
 
 FILES: dict[str, bytes] = {
     "model.safetensors": bytes(range(256)) * 800,
@@ -41,21 +40,8 @@ FILES: dict[str, bytes] = {
 }
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[WeightsHub]:
-    with serve_weights_hub(tmp_path) as running:
-        yield running
-
-
 def api(hub: WeightsHub, token: str | None = WRITE_TOKEN) -> HfApi:
     return HfApi(endpoint=hub.url, token=token if token is not None else False)
-
-
-def write_folder(root: Path, files: dict[str, bytes]) -> Path:
-    for path, data in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(data)
-    return root
 
 
 # --- the unmodified client, end to end ------------------------------------------------------------

@@ -37,7 +37,9 @@ def test_layout_with_and_without_a_bucket(tmp_path: Path) -> None:
     plain = StoreLayout(tmp_path, "model")
     scoped = StoreLayout(tmp_path, "model", bucket_id="team-1234")
     assert plain.revision_dir(repo, "main") == tmp_path / "org" / "model" / "main"
-    assert scoped.revision_dir(repo, "main") == tmp_path / "by_bucket" / "team-1234" / "org" / "model" / "main"
+    assert (
+        scoped.revision_dir(repo, "main") == tmp_path / "by_bucket" / "team-1234" / "org" / "model" / "main"
+    )
     assert plain.revision_dir(repo, "refs/pr/1").name == "refs%2Fpr%2F1"
 
 

@@ -23,24 +23,12 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import InvalidInputError, NotLocalizedError, RepoNotFoundError
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
-from hg_localization.store.layout import METADATA_FILENAME, StoreLayout
-from hg_localization.store.manifest import RevisionManifest
+from hg_localization.store.layout import StoreLayout
 from hg_localization.usecases import dataset_io, datasets
 
 from helpers.clients import run_python_json
 from helpers.servers import DEAD_ENDPOINT, run_server
-
-
-def stored_files(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != METADATA_FILENAME
-    }
-
-
-def manifest_of(folder: Path) -> RevisionManifest:
-    return RevisionManifest.from_json((folder / METADATA_FILENAME).read_text())
+from helpers.stored import manifest_of, stored_files
 
 
 def run_child(code: str, config: HGLocalizationConfig, *, offline: bool = True) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +25,9 @@ from helpers.weights_fixtures import (
     WeightsHub,
     checksums_text,
     folder_files,
-    serve_weights_hub,
     sha256,
+    write_folder,
 )
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[WeightsHub]:
-    with serve_weights_hub(tmp_path) as running:
-        yield running
 
 
 class Recorder(ProgressListener):
@@ -51,13 +44,6 @@ class Recorder(ProgressListener):
 
     def file_finished(self, path: str) -> None:
         self.finished.append(path)
-
-
-def write_folder(root: Path, files: dict[str, bytes]) -> Path:
-    for path, data in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(data)
-    return root
 
 
 def downloads(hub: WeightsHub) -> list[str]:

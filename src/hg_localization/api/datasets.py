@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from hg_localization.api.outcomes import localization_result, or_none
 from hg_localization.config import HGLocalizationConfig, load_config
 from hg_localization.errors import HGLocalizationError, NotLocalizedError
 from hg_localization.s3.catalog import IndexEntry
@@ -33,8 +34,8 @@ def download_dataset(
     local copy is complete but the bucket upload failed, the result is ``(False, message)`` and
     the local copy stays. Datasets that need a loading script are refused.
     """
-    try:
-        outcome = datasets.localize_dataset(
+    return localization_result(
+        lambda: datasets.localize_dataset(
             dataset_id,
             revision,
             config=load_config(config),
@@ -42,13 +43,7 @@ def download_dataset(
             push=not skip_s3_upload,
             make_public=make_public,
         )
-    except HGLocalizationError as exc:
-        return False, str(exc)
-    if outcome.upload_error is not None:
-        return False, (
-            f"Localized at {outcome.stored.path}, but the upload to the bucket failed: {outcome.upload_error}"
-        )
-    return True, str(outcome.stored.path)
+    )
 
 
 def list_local_datasets(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
@@ -146,19 +141,11 @@ def get_cached_dataset_card_content(
 
     ``config_name`` is accepted for compatibility: a repo has one card for all its configs.
     """
-    try:
-        return datasets.read_local_card(load_config(config), dataset_id, revision)
-    except HGLocalizationError as exc:
-        logger.info("%s", exc)
-        return None
+    return or_none(lambda: datasets.read_local_card(load_config(config), dataset_id, revision), logger)
 
 
 def get_dataset_card_content(
     dataset_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
 ) -> str | None:
     """The dataset card read from the Hub (nothing is cached), or None."""
-    try:
-        return datasets.fetch_card(load_config(config), dataset_id, revision)
-    except HGLocalizationError as exc:
-        logger.info("%s", exc)
-        return None
+    return or_none(lambda: datasets.fetch_card(load_config(config), dataset_id, revision), logger)

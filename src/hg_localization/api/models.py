@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
+from hg_localization.api.outcomes import localization_result, or_none
 from hg_localization.config import HGLocalizationConfig, load_config
-from hg_localization.errors import HGLocalizationError
 from hg_localization.usecases import models
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def download_model_metadata(
@@ -29,8 +27,8 @@ def download_model_metadata(
     local copy is complete but the bucket upload failed, the result is ``(False, message)``
     and the local copy stays.
     """
-    try:
-        outcome = models.localize_model(
+    return localization_result(
+        lambda: models.localize_model(
             model_id,
             revision,
             config=load_config(config),
@@ -39,14 +37,7 @@ def download_model_metadata(
             push=not skip_s3_upload,
             make_public=make_public,
         )
-    except HGLocalizationError as exc:
-        return False, str(exc)
-    if outcome.upload_error is not None:
-        return False, (
-            f"Localized at {outcome.stored.path}, but the upload to the bucket failed: "
-            f"{outcome.upload_error}"
-        )
-    return True, str(outcome.stored.path)
+    )
 
 
 def list_local_models(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
@@ -58,33 +49,25 @@ def get_cached_model_card_content(
     model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
 ) -> str | None:
     """The model card from the local store, or None."""
-    return _or_none(lambda: models.read_local_card(load_config(config), model_id, revision))
+    return or_none(lambda: models.read_local_card(load_config(config), model_id, revision), logger)
 
 
 def get_cached_model_config_content(
     model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
 ) -> dict[str, Any] | None:
     """The config.json from the local store, as a dict, or None."""
-    return _or_none(lambda: models.read_local_config(load_config(config), model_id, revision))
+    return or_none(lambda: models.read_local_config(load_config(config), model_id, revision), logger)
 
 
 def get_model_card_content(
     model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
 ) -> str | None:
     """The model card read from the Hub (nothing is cached), or None."""
-    return _or_none(lambda: models.fetch_card(load_config(config), model_id, revision))
+    return or_none(lambda: models.fetch_card(load_config(config), model_id, revision), logger)
 
 
 def get_model_config_content(
     model_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
 ) -> dict[str, Any] | None:
     """The config.json read from the Hub (nothing is cached), as a dict, or None."""
-    return _or_none(lambda: models.fetch_config(load_config(config), model_id, revision))
-
-
-def _or_none(read: Callable[[], T]) -> T | None:
-    try:
-        return read()
-    except HGLocalizationError as exc:
-        logger.info("%s", exc)
-        return None
+    return or_none(lambda: models.fetch_config(load_config(config), model_id, revision), logger)

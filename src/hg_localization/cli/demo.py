@@ -13,7 +13,9 @@ from hg_localization.cli.context import output_for
 def demo(
     ctx: typer.Context,
     workdir: Path | None = typer.Option(
-        None, "--workdir", help="Where to put the generated repos and the demo store (default: a temp folder)."
+        None,
+        "--workdir",
+        help="Where to put the generated repos and the demo store (default: a temp folder).",
     ),
 ) -> None:
     """Run the whole loop on this machine, without huggingface.co (needs the 'demo' extra)."""

@@ -3,37 +3,45 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import human_size, report_localization
-from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import EntryNotFoundError, NotLocalizedError
+from hg_localization.cli.repo_commands import (
+    EXCLUDE,
+    FORCE,
+    INCLUDE,
+    MAKE_PUBLIC,
+    NO_S3_UPLOAD,
+    REVISION,
+    local_or_hub,
+    localize_and_report,
+    show_local_repos,
+)
+from hg_localization.cli.reporting import human_size
 from hg_localization.usecases import models
-
-T = TypeVar("T")
 
 
 def download_model(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id on the Hub, e.g. google-bert/bert-base-uncased."),
-    revision: str | None = typer.Option(None, "--revision", "-r", help="Branch, tag or commit (default: main)."),
+    model_id: str = typer.Argument(
+        ..., help="The model's id on the Hub, e.g. google-bert/bert-base-uncased."
+    ),
+    revision: str | None = REVISION,
     full_model: bool = typer.Option(False, "--full-model", help="Every file (weights, tokenizer, …)."),
-    include: list[str] = typer.Option([], "--include", help="Only files matching this glob (repeatable)."),
-    exclude: list[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
-    no_s3_upload: bool = typer.Option(False, "--no-s3-upload", help="Do not upload to the team bucket."),
-    make_public: bool = typer.Option(False, "--make-public", help="Make it readable without credentials."),
-    force: bool = typer.Option(False, "--force", help="Fetch again even when already localized."),
+    include: list[str] = INCLUDE,
+    exclude: list[str] = EXCLUDE,
+    no_s3_upload: bool = NO_S3_UPLOAD,
+    make_public: bool = MAKE_PUBLIC,
+    force: bool = FORCE,
 ) -> None:
     """Localize a model: its card and config by default, every file with --full-model."""
-    out = output_for(ctx)
-    config = state(ctx).config
-    with out.progress() as progress:
-        outcome = models.localize_model(
+    localize_and_report(
+        ctx,
+        "model",
+        lambda config, progress: models.localize_model(
             model_id,
             revision,
             config=config,
@@ -44,8 +52,8 @@ def download_model(
             push=not no_s3_upload,
             make_public=make_public,
             progress=progress,
-        )
-    report_localization(out, "model", outcome)
+        ),
+    )
 
 
 def list_local_models(
@@ -54,28 +62,21 @@ def list_local_models(
 ) -> None:
     """List the models in the local store."""
     out = output_for(ctx, json_mode=as_json)
-    found = models.list_models(state(ctx).config)
-    if as_json:
-        out.result_json([m.as_dict() for m in found])
-        return
-    if not found:
-        out.info("No models in the local store yet. Try: hg-localization download-model ORG/NAME")
-        return
-    out.table(
-        "Local models",
-        ["id", "revision", "commit", "card", "config", "files", "size"],
-        [
-            (
-                m.model_id,
-                m.revision,
-                m.commit[:12],
-                _yes(m.has_card),
-                _yes(m.has_config),
-                "full" if m.full else "metadata",
-                human_size(m.size),
-            )
-            for m in found
-        ],
+    show_local_repos(
+        out,
+        "model",
+        models.list_models(state(ctx).config),
+        as_json=as_json,
+        columns=["id", "revision", "commit", "card", "config", "files", "size"],
+        row=lambda m: (
+            m.model_id,
+            m.revision,
+            m.commit[:12],
+            _yes(m.has_card),
+            _yes(m.has_config),
+            "full" if m.full else "metadata",
+            human_size(m.size),
+        ),
     )
 
 
@@ -89,8 +90,9 @@ def show_model_card(
 ) -> None:
     """Print a model's card (README) from the local store."""
     out = output_for(ctx)
-    out.result_text(_local_or_hub(ctx, models.read_local_card, models.fetch_card, model_id, revision,
-                                  try_huggingface))
+    out.result_text(
+        local_or_hub(ctx, models.read_local_card, models.fetch_card, model_id, revision, try_huggingface)
+    )
 
 
 def show_model_config(
@@ -101,27 +103,9 @@ def show_model_config(
 ) -> None:
     """Print a model's config.json from the local store."""
     out = output_for(ctx)
-    out.result_json(_local_or_hub(ctx, models.read_local_config, models.fetch_config, model_id, revision,
-                                  try_huggingface))
-
-
-def _local_or_hub(
-    ctx: typer.Context,
-    read_local: Callable[[HGLocalizationConfig, str, str | None], T],
-    read_hub: Callable[[HGLocalizationConfig, str, str | None], T],
-    model_id: str,
-    revision: str | None,
-    try_huggingface: bool,
-) -> T:
-    """From the store; with --try-huggingface, from the Hub (not cached) when the store lacks it."""
-    config = state(ctx).config
-    try:
-        return read_local(config, model_id, revision)
-    except (NotLocalizedError, EntryNotFoundError) as exc:
-        if not try_huggingface:
-            raise
-        output_for(ctx).info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
-        return read_hub(config, model_id, revision)
+    out.result_json(
+        local_or_hub(ctx, models.read_local_config, models.fetch_config, model_id, revision, try_huggingface)
+    )
 
 
 def compare_models(
@@ -145,8 +129,14 @@ def compare_models(
                 "a": {"model_id": model_a, "source": left_from},
                 "b": {"model_id": model_b, "source": right_from},
                 "keys": [
-                    {"key": r.key, "a": r.left, "b": r.right, "differs": r.differs,
-                     "in_a": r.in_left, "in_b": r.in_right}
+                    {
+                        "key": r.key,
+                        "a": r.left,
+                        "b": r.right,
+                        "differs": r.differs,
+                        "in_a": r.in_left,
+                        "in_b": r.in_right,
+                    }
                     for r in rows
                 ],
             }

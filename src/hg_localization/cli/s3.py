@@ -1,7 +1,7 @@
-"""CLI commands for the team bucket: sync local revisions, list the bucket, list public models.
+"""CLI commands for the team bucket: sync local revisions, list the bucket, list what is public.
 
-The helpers take a repo type, so the dataset commands are the same few lines
-(``report_push``, ``report_sync_all``, ``show_entries``).
+The same four commands exist for models and datasets (``sync-local-model-to-s3``,
+``sync-local-dataset-to-s3``, …): :func:`register_bucket_commands` adds them for one repo type.
 """
 
 from __future__ import annotations
@@ -14,75 +14,107 @@ from hg_localization.cli.reporting import human_size
 from hg_localization.errors import StorageError
 from hg_localization.ids import RepoType
 from hg_localization.s3.catalog import IndexEntry
+from hg_localization.s3.keys import public_index_name
 from hg_localization.s3.push import PushReport
 from hg_localization.usecases import s3_sync
 
+#: An id to show in each repo type's help.
+_EXAMPLE_IDS: dict[RepoType, str] = {
+    "model": "google-bert/bert-base-uncased",
+    "dataset": "stanfordnlp/imdb",
+}
 
-def sync_local_model_to_s3(
-    ctx: typer.Context,
-    model_id: str = typer.Argument(
-        ..., help="A model in the local store, e.g. google-bert/bert-base-uncased."
-    ),
-    revision: str | None = typer.Option(
-        None, "--revision", "-r", help="Which local revision (default: main, else the newest)."
-    ),
-    make_public: bool = typer.Option(
-        False, "--make-public", help="Also make it readable by anyone, without credentials."
-    ),
-) -> None:
-    """Upload a localized model to the team bucket (only what the bucket does not have yet)."""
-    out = output_for(ctx)
-    config = state(ctx).config
-    with out.progress() as progress:
-        report = s3_sync.sync_local_repo(
-            config, "model", model_id, revision, make_public=make_public, progress=progress
+
+def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
+    """Add the four bucket commands of ``repo_type`` (``sync-local-model-to-s3``, …, or the dataset ones).
+
+    One implementation serves models and datasets: the use cases take the repo type, and only
+    the names and help texts differ.
+    """
+
+    def sync_local_repo_to_s3(
+        ctx: typer.Context,
+        repo_id: str = typer.Argument(
+            ...,
+            metavar=f"{repo_type}_id",
+            help=f"A {repo_type} in the local store, e.g. {_EXAMPLE_IDS[repo_type]}.",
+        ),
+        revision: str | None = typer.Option(
+            None, "--revision", "-r", help="Which local revision (default: main, else the newest)."
+        ),
+        make_public: bool = typer.Option(
+            False, "--make-public", help="Also make it readable by anyone, without credentials."
+        ),
+    ) -> None:
+        out = output_for(ctx)
+        config = state(ctx).config
+        with out.progress() as progress:
+            report = s3_sync.sync_local_repo(
+                config, repo_type, repo_id, revision, make_public=make_public, progress=progress
+            )
+        report_push(out, report)
+
+    def sync_all_local_repos_to_s3(
+        ctx: typer.Context,
+        make_public: bool = typer.Option(False, "--make-public", help="Also make every one of them public."),
+    ) -> None:
+        out = output_for(ctx)
+        config = state(ctx).config
+        with out.progress() as progress:
+            results = s3_sync.sync_all_local(config, repo_type, make_public=make_public, progress=progress)
+        report_sync_all(out, repo_type, results)
+
+    def list_s3_repos(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+        rebuild_index: bool = typer.Option(
+            False,
+            "--rebuild-index",
+            help="Rescan the bucket's metadata objects and rewrite its indexes first.",
+        ),
+    ) -> None:
+        out = output_for(ctx, json_mode=as_json)
+        listing = s3_sync.list_bucket_repos(state(ctx).config, repo_type, rebuild=rebuild_index)
+        for problem in listing.problems:
+            out.warning(problem)
+        title = f"{repo_type.capitalize()}s in the team bucket"
+        show_entries(out, repo_type, listing.entries, as_json=as_json, title=title)
+
+    def list_public_repos(
+        ctx: typer.Context,
+        public_url: str | None = typer.Option(
+            None,
+            "--public-url",
+            help="The public URL you were given (default: HGLOC_PUBLIC_URL or the bucket's).",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    ) -> None:
+        out = output_for(ctx, json_mode=as_json)
+        entries = s3_sync.list_public_repos(state(ctx).config, repo_type, public_url)
+        # Every entry of a public index is public: no "public" column.
+        show_entries(
+            out, repo_type, entries, as_json=as_json, title=f"Public {repo_type}s", public_column=False
         )
-    report_push(out, report)
+
+    app.command(
+        f"sync-local-{repo_type}-to-s3",
+        help=f"Upload a localized {repo_type} to the team bucket (only what the bucket does not have yet).",
+    )(sync_local_repo_to_s3)
+    app.command(
+        f"sync-all-local-{repo_type}s-to-s3",
+        help=f"Upload every localized {repo_type} to the team bucket; one failure does not stop the others.",
+    )(sync_all_local_repos_to_s3)
+    app.command(f"list-s3-{repo_type}s", help=f"List the {repo_type}s in the team bucket (from its index).")(
+        list_s3_repos
+    )
+    app.command(
+        f"list-public-{repo_type}s",
+        help=f"List the {repo_type}s anyone can download (reads {public_index_name(repo_type)}; "
+        "no credentials needed).",
+    )(list_public_repos)
 
 
-def sync_all_local_models_to_s3(
-    ctx: typer.Context,
-    make_public: bool = typer.Option(False, "--make-public", help="Also make every one of them public."),
-) -> None:
-    """Upload every localized model to the team bucket."""
-    out = output_for(ctx)
-    config = state(ctx).config
-    with out.progress() as progress:
-        results = s3_sync.sync_all_local(config, "model", make_public=make_public, progress=progress)
-    report_sync_all(out, "model", results)
-
-
-def list_s3_models(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    rebuild_index: bool = typer.Option(
-        False, "--rebuild-index", help="Rescan the bucket's metadata objects and rewrite its indexes first."
-    ),
-) -> None:
-    """List the models in the team bucket (from its index)."""
-    out = output_for(ctx, json_mode=as_json)
-    listing = s3_sync.list_bucket_repos(state(ctx).config, "model", rebuild=rebuild_index)
-    for problem in listing.problems:
-        out.warning(problem)
-    show_entries(out, "model", listing.entries, as_json=as_json, title="Models in the team bucket")
-
-
-def list_public_models(
-    ctx: typer.Context,
-    public_url: str | None = typer.Option(
-        None,
-        "--public-url",
-        help="The public URL you were given (default: HGLOC_PUBLIC_URL or the bucket's).",
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-) -> None:
-    """List the models anyone can download (reads public_models.json; no credentials needed)."""
-    out = output_for(ctx, json_mode=as_json)
-    entries = s3_sync.list_public_repos(state(ctx).config, "model", public_url)
-    show_entries(out, "model", entries, as_json=as_json, title="Public models", public_column=False)
-
-
-# --- shared with the dataset commands --------------------------------------------------------------
+# --- telling what happened ------------------------------------------------------------------------
 
 
 def report_push(out: Output, report: PushReport) -> None:
@@ -100,7 +132,7 @@ def report_push(out: Output, report: PushReport) -> None:
         out.info(f"Copied {_files(report.public_files_copied)} under the public prefix.")
     if report.public_url:
         out.success(f"Public: anyone can read it at {report.public_url}")
-        out.info(f"Share: hg-localization list-public-models --public-url {report.public_url}")
+        out.info(f"Share: hg-localization list-public-{report.repo_type}s --public-url {report.public_url}")
 
 
 def _files(n: int) -> str:
@@ -157,8 +189,5 @@ def show_entries(
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the application."""
-    app.command("sync-local-model-to-s3")(sync_local_model_to_s3)
-    app.command("sync-all-local-models-to-s3")(sync_all_local_models_to_s3)
-    app.command("list-s3-models")(list_s3_models)
-    app.command("list-public-models")(list_public_models)
+    """Add the model bucket commands (the dataset ones are registered with the dataset commands)."""
+    register_bucket_commands(app, "model")

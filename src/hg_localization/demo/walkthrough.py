@@ -82,9 +82,7 @@ def run_demo(workdir: Path, say: Say) -> None:
         say(f"4. Serving the local store at {store_url}; loading from it with huggingface_hub:")
         from huggingface_hub import snapshot_download
 
-        snapshot = snapshot_download(
-            samples.bert, endpoint=store_url, cache_dir=str(workdir / "hf-cache")
-        )
+        snapshot = snapshot_download(samples.bert, endpoint=store_url, cache_dir=str(workdir / "hf-cache"))
         names = sorted(p.name for p in Path(snapshot).iterdir())
         say(f"   snapshot_download -> {snapshot}")
         say(f"   files: {', '.join(names)}")

@@ -152,7 +152,9 @@ class HubClient:
                 except httpx2.TransportError as exc:
                     resumes += 1
                     if resumes > MAX_RESUMES:
-                        raise translate(exc, self.endpoint, str(repo_id), repo_type, commit, remote.path) from exc
+                        raise translate(
+                            exc, self.endpoint, str(repo_id), repo_type, commit, remote.path
+                        ) from exc
                     logger.info("Resuming %s at byte %d after: %s", remote.path, hasher.size, exc)
                 except HGLocalizationError:
                     raise
@@ -192,9 +194,7 @@ class HubClient:
 
     def _headers(self) -> dict[str, str]:
         return dict(
-            build_hf_headers(
-                token=self._token, library_name="hg-localization", library_version=__version__
-            )
+            build_hf_headers(token=self._token, library_name="hg-localization", library_version=__version__)
         )
 
 

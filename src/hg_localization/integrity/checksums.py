@@ -298,4 +298,3 @@ def verify_folder(
         else:
             mismatched.append(Mismatch(path, expected, found.sha256))
     return FolderCheck(proven=proven, missing=tuple(missing), mismatched=tuple(mismatched), hashed=hashed)
-

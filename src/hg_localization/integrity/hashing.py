@@ -36,10 +36,8 @@ class StreamHasher:
         self.size += len(chunk)
 
     def digest(self) -> Digest:
-        if self._git is not None and self.size == self._expected_size:
-            git_sha1 = self._git.hexdigest()
-        else:
-            git_sha1 = ""
+        complete = self._git is not None and self.size == self._expected_size
+        git_sha1 = self._git.hexdigest() if complete and self._git is not None else ""
         return Digest(size=self.size, sha256=self._sha256.hexdigest(), git_sha1=git_sha1)
 
 

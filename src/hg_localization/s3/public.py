@@ -69,7 +69,8 @@ def parse_public_index(data: bytes, repo_type: RepoType, *, where: str) -> Publi
         reason = exc.message if isinstance(exc, HGLocalizationError) else str(exc).splitlines()[0]
         raise StorageError(
             f"The public index {where} is damaged: {reason}.",
-            hint="Whoever manages the bucket can rebuild it: hg-localization list-s3-models --rebuild-index",
+            hint="Whoever manages the bucket can rebuild it: "
+            f"hg-localization list-s3-{repo_type}s --rebuild-index",
         ) from exc
     return index
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from hg_localization.errors import IntegrityError, InvalidInputError
-from hg_localization.ids import parse_repo_id
+from hg_localization.ids import RepoType, parse_repo_id
 from hg_localization.integrity.hashing import hash_file
 from hg_localization.s3 import catalog, public
 from hg_localization.s3.bucket import Bucket, RemoteObject, UploadItem
@@ -40,6 +40,7 @@ STALE_UPLOAD_AGE = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class PushReport:
+    repo_type: RepoType
     repo_id: str
     revision: str
     commit: str
@@ -91,6 +92,7 @@ def push_revision(
             catalog.write_entry(bucket, shared)
             is_public = True
     return PushReport(
+        repo_type=local.repo_type,
         repo_id=local.repo_id,
         revision=local.revision,
         commit=local.commit,

@@ -89,23 +89,17 @@ def plan_private(
     space: KeySpace,
 ) -> RevisionPlan:
     """Upload the local files the bucket does not hold identically; then the metadata object."""
-    repo_id = _repo_id(manifest)
-    uploads: list[UploadItem] = []
-    skipped: list[str] = []
-    for record in manifest.files:
-        key = space.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path)
-        if identical(remote_objects.get(key), record):
-            skipped.append(key)
-            continue
-        uploads.append(
-            UploadItem(
-                source=folder / record.local_path,
-                key=key,
-                size=record.size,
-                sha256=record.sha256,
-                label=record.path,
-            )
+    missing, skipped = _compare(manifest, space, remote_objects)
+    uploads = [
+        UploadItem(
+            source=folder / record.local_path,
+            key=key,
+            size=record.size,
+            sha256=record.sha256,
+            label=record.path,
         )
+        for key, record in missing
+    ]
     return _finish(manifest, remote_manifest, space, uploads=uploads, copies=[], skipped=skipped)
 
 
@@ -118,15 +112,16 @@ def plan_public(
 ) -> RevisionPlan:
     """Copy (server-side) the local revision's files from the private prefix to the public one."""
     repo_id = _repo_id(manifest)
-    copies: list[CopyItem] = []
-    skipped: list[str] = []
-    for record in manifest.files:
-        key = public.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path)
-        if identical(remote_objects.get(key), record):
-            skipped.append(key)
-            continue
-        source = private.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path)
-        copies.append(CopyItem(source_key=source, key=key, size=record.size, label=record.path))
+    missing, skipped = _compare(manifest, public, remote_objects)
+    copies = [
+        CopyItem(
+            source_key=private.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path),
+            key=key,
+            size=record.size,
+            label=record.path,
+        )
+        for key, record in missing
+    ]
     shared = manifest.model_copy(update={"public": True})
     return _finish(shared, remote_manifest, public, uploads=[], copies=copies, skipped=skipped)
 
@@ -138,6 +133,22 @@ def wanted_objects(manifest: RevisionManifest, space: KeySpace) -> dict[str, Fil
         space.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path): record
         for record in manifest.files
     }
+
+
+def _compare(
+    manifest: RevisionManifest, space: KeySpace, remote_objects: Mapping[str, RemoteObject]
+) -> tuple[list[tuple[str, FileRecord]], list[str]]:
+    """The local files ``space`` lacks (or holds otherwise), with their keys; and the keys it holds."""
+    repo_id = _repo_id(manifest)
+    missing: list[tuple[str, FileRecord]] = []
+    skipped: list[str] = []
+    for record in manifest.files:
+        key = space.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path)
+        if identical(remote_objects.get(key), record):
+            skipped.append(key)
+        else:
+            missing.append((key, record))
+    return missing, skipped
 
 
 def _finish(

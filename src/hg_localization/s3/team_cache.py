@@ -12,25 +12,55 @@ Two shapes, chosen by the configuration:
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import InvalidInputError, StorageError
 from hg_localization.ids import RepoId, RepoType, parse_repo_id
 from hg_localization.s3.bucket import Bucket
-from hg_localization.s3.fetch import BucketSource, PublicSource, fetch_revision
+from hg_localization.s3.fetch import BucketSource, PublicSource, RevisionSource, fetch_revision
 from hg_localization.s3.public_reader import PublicReader
 from hg_localization.s3.push import PushReport, push_revision
 from hg_localization.store.atomic import atomic_write_text
 from hg_localization.store.layout import METADATA_FILENAME
-from hg_localization.store.local_store import LocalStore, Staging, StoredRevision
+from hg_localization.store.local_store import Staging, StoredRevision
 from hg_localization.store.manifest import RevisionManifest, Selection
 from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.repos import local_store
 
 logger = logging.getLogger(__name__)
 
 
-class BucketCache:
+class _SourceCache(ABC):
+    """What both caches share: a revision is fetched from their :class:`RevisionSource`."""
+
+    @abstractmethod
+    def _source(self) -> RevisionSource:
+        """Where this cache reads complete revisions from."""
+
+    def fetch(
+        self,
+        manifest_key: tuple[RepoType, RepoId, str],
+        selection: Selection,
+        staging: Staging,
+        progress: ProgressListener,
+        metadata_files: Sequence[str] = (),
+    ) -> RevisionManifest | None:
+        repo_type, repo_id, revision = manifest_key
+        return fetch_revision(
+            self._source(),
+            repo_type,
+            repo_id,
+            revision,
+            selection,
+            staging,
+            metadata_files=metadata_files,
+            progress=progress,
+        )
+
+
+class BucketCache(_SourceCache):
     """The team bucket, read and written with credentials."""
 
     def __init__(self, config: HGLocalizationConfig, bucket: Bucket | None = None) -> None:
@@ -44,25 +74,8 @@ class BucketCache:
     def public_url(self) -> str:
         return self._config.public_url or self.bucket.location.public_url()
 
-    def fetch(
-        self,
-        manifest_key: tuple[RepoType, RepoId, str],
-        selection: Selection,
-        staging: Staging,
-        progress: ProgressListener,
-        metadata_files: Sequence[str] = (),
-    ) -> RevisionManifest | None:
-        repo_type, repo_id, revision = manifest_key
-        return fetch_revision(
-            BucketSource(self.bucket),
-            repo_type,
-            repo_id,
-            revision,
-            selection,
-            staging,
-            metadata_files=metadata_files,
-            progress=progress,
-        )
+    def _source(self) -> RevisionSource:
+        return BucketSource(self.bucket)
 
     def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
         self.sync(stored, make_public=make_public, progress=progress)
@@ -79,7 +92,7 @@ class BucketCache:
         return report
 
 
-class PublicCache:
+class PublicCache(_SourceCache):
     """Only a public URL: anonymous reads of what was shared; never a write."""
 
     def __init__(self, public_url: str, *, max_workers: int = 4) -> None:
@@ -88,25 +101,8 @@ class PublicCache:
     def describe(self) -> str:
         return f"public copies at {self.reader.describe()}"
 
-    def fetch(
-        self,
-        manifest_key: tuple[RepoType, RepoId, str],
-        selection: Selection,
-        staging: Staging,
-        progress: ProgressListener,
-        metadata_files: Sequence[str] = (),
-    ) -> RevisionManifest | None:
-        repo_type, repo_id, revision = manifest_key
-        return fetch_revision(
-            PublicSource(self.reader),
-            repo_type,
-            repo_id,
-            revision,
-            selection,
-            staging,
-            metadata_files=metadata_files,
-            progress=progress,
-        )
+    def _source(self) -> RevisionSource:
+        return PublicSource(self.reader)
 
     def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
         if make_public:
@@ -135,8 +131,7 @@ def mark_public_locally(config: HGLocalizationConfig, stored: StoredRevision) ->
     The file is rewritten only when it still describes the commit that was pushed.
     """
     manifest = stored.manifest
-    root = config.models_store_path if manifest.repo_type == "model" else config.datasets_store_path
-    store = LocalStore(root, manifest.repo_type, config.bucket_id)
+    store = local_store(config, manifest.repo_type)
     repo_id = parse_repo_id(manifest.repo_id)
     with store.lock(repo_id, manifest.revision):
         current = store.get(repo_id, manifest.revision)

@@ -44,9 +44,7 @@ class ServerTokens:
                 continue
             kind, _, token = line.partition(":")
             if kind not in ("read", "write") or not token.strip():
-                raise InvalidInputError(
-                    f"{path}, line {number}: expected 'read:TOKEN' or 'write:TOKEN'."
-                )
+                raise InvalidInputError(f"{path}, line {number}: expected 'read:TOKEN' or 'write:TOKEN'.")
             (write if kind == "write" else read).add(token.strip())
         return cls(read=frozenset(read), write=frozenset(write))
 

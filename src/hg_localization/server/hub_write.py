@@ -82,8 +82,10 @@ class HubWriteApi:
             return None
         if path == "/api/validate-yaml":
             return await _validate_yaml(request)
-        is_write = path == "/api/repos/create" or isinstance(route, LfsBatchRoute) or (
-            isinstance(route, ApiRoute) and route.action in ("preupload", "commit")
+        is_write = (
+            path == "/api/repos/create"
+            or isinstance(route, LfsBatchRoute)
+            or (isinstance(route, ApiRoute) and route.action in ("preupload", "commit"))
         )
         if not is_write:
             return None
@@ -364,4 +366,3 @@ def _repo_url(request: Request, repo_type: RepoType, repo_id: str) -> str:
     base = str(request.base_url).rstrip("/")
     prefix = "/datasets" if repo_type == "dataset" else ""
     return f"{base}{prefix}/{quote(repo_id, safe='/')}"
-

@@ -197,7 +197,9 @@ class RepoSource:
             manifest_stat = None
         listing = None if manifest_stat is not None else _walk(folder)
         signature: object = (
-            (manifest_stat.st_mtime_ns, manifest_stat.st_size, manifest_stat.st_ino) if manifest_stat else listing
+            (manifest_stat.st_mtime_ns, manifest_stat.st_size, manifest_stat.st_ino)
+            if manifest_stat
+            else listing
         )
         key = (str(folder), revision, repo.private)
         with self._lock:

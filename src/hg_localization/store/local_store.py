@@ -61,7 +61,9 @@ class ContentIndex:
         if record.git_sha1:
             self._by_git_sha1.setdefault((record.size, record.git_sha1), (path, record))
 
-    def find(self, size: int, *, sha256: str | None = None, git_sha1: str | None = None) -> tuple[Path, FileRecord] | None:
+    def find(
+        self, size: int, *, sha256: str | None = None, git_sha1: str | None = None
+    ) -> tuple[Path, FileRecord] | None:
         """A stored file with this content: matched on sha256 when it is known, else on the git blob id."""
         if sha256:
             found = self._by_sha256.get((size, sha256))
@@ -142,7 +144,9 @@ class LocalStore:
             for repo_dir in _subfolders(namespace_dir):
                 try:
                     parse_repo_id(
-                        repo_dir.name if namespace_dir.name == "_" else f"{namespace_dir.name}/{repo_dir.name}"
+                        repo_dir.name
+                        if namespace_dir.name == "_"
+                        else f"{namespace_dir.name}/{repo_dir.name}"
                     )
                 except HGLocalizationError:
                     continue

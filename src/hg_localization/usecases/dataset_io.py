@@ -50,15 +50,14 @@ from hg_localization.usecases.dataset_configs import (
     parse_card,
 )
 from hg_localization.usecases.dataset_files import builder_for
-from hg_localization.usecases.datasets import (
+from hg_localization.usecases.datasets import dataset_store, stored_card_text
+from hg_localization.usecases.progress import SILENT
+from hg_localization.usecases.repos import (
     DEFAULT_REVISION,
     check_make_public,
-    dataset_store,
-    find_local_dataset,
-    stored_card_text,
+    find_local_revision,
+    team_cache,
 )
-from hg_localization.usecases.models import team_cache
-from hg_localization.usecases.progress import SILENT
 
 CACHE_FOLDER = Path(".cache") / "datasets"
 INSTALL_HINT = "pip install 'hg-localization[datasets]'"
@@ -90,7 +89,7 @@ def load_local_dataset(
 ) -> Any:
     """A ``datasets.DatasetDict`` (or, with ``split``, a ``Dataset``) from the local store only."""
     datasets_lib = require_datasets()
-    stored = find_local_dataset(config, dataset_id, revision)
+    stored = find_local_revision(config, "dataset", dataset_id, revision)
     manifest = stored.manifest
     card_text = stored_card_text(stored)
     paths = [record.path for record in manifest.files]

@@ -20,7 +20,7 @@ from typing import Any
 from huggingface_hub.utils import filter_repo_objects
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError, UpstreamError
+from hg_localization.errors import EntryNotFoundError, InvalidInputError, UpstreamError
 from hg_localization.hub.client import HubClient, RemoteRevision
 from hg_localization.ids import RepoId, parse_repo_id, validate_revision
 from hg_localization.store.local_store import LocalStore, StoredRevision
@@ -35,15 +35,23 @@ from hg_localization.usecases.dataset_configs import (
 )
 from hg_localization.usecases.dataset_files import is_data_file
 from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, localize
-from hg_localization.usecases.models import hub_client, team_cache
 from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.repos import (
+    DEFAULT_REVISION,
+    check_make_public,
+    find_local_revision,
+    hub_client,
+    local_revisions,
+    local_store,
+    read_hub_file,
+    team_cache,
+)
 
 DATASET_METADATA_FILES = (CARD_FILENAME,)
-DEFAULT_REVISION = "main"
 
 
 def dataset_store(config: HGLocalizationConfig) -> LocalStore:
-    return LocalStore(config.datasets_store_path, "dataset", config.bucket_id)
+    return local_store(config, "dataset")
 
 
 def localize_dataset(
@@ -90,19 +98,6 @@ def localize_dataset(
         max_workers=config.max_workers,
         progress=progress,
     )
-
-
-def check_make_public(config: HGLocalizationConfig, *, make_public: bool, push: bool) -> None:
-    """Refuse a request to share that could not be honoured, before anything is fetched."""
-    if not make_public:
-        return
-    if not push:
-        raise InvalidInputError("--make-public and --no-s3-upload contradict each other: choose one.")
-    if not config.s3_bucket_name:
-        raise InvalidInputError(
-            "--make-public needs a team bucket, and none is configured.",
-            hint="Set HGLOC_S3_BUCKET_NAME (and its endpoint and credentials), or drop --make-public.",
-        )
 
 
 def _plan_selection(
@@ -229,8 +224,7 @@ class LocalDataset:
 
 
 def list_datasets(config: HGLocalizationConfig) -> list[LocalDataset]:
-    revisions = dataset_store(config).iter_revisions()
-    return [_describe(s) for s in sorted(revisions, key=lambda s: (s.manifest.repo_id, s.manifest.revision))]
+    return [_describe(stored) for stored in local_revisions(config, "dataset")]
 
 
 def _describe(stored: StoredRevision) -> LocalDataset:
@@ -254,26 +248,8 @@ def _describe(stored: StoredRevision) -> LocalDataset:
     )
 
 
-def find_local_dataset(config: HGLocalizationConfig, dataset_id: str, revision: str | None) -> StoredRevision:
-    """The local copy of a dataset: the revision asked for, else ``main``, else the newest one."""
-    repo_id = parse_repo_id(dataset_id)
-    store = dataset_store(config)
-    if revision is not None:
-        stored = store.get(repo_id, validate_revision(revision))
-        if stored is None:
-            raise NotLocalizedError(dataset_id, revision, "dataset")
-        return stored
-    stored = store.get(repo_id, DEFAULT_REVISION)
-    if stored is not None:
-        return stored
-    candidates = store.revisions_of(repo_id)
-    if not candidates:
-        raise NotLocalizedError(dataset_id, None, "dataset")
-    return max(candidates, key=lambda s: s.manifest.fetched_at)
-
-
 def read_local_card(config: HGLocalizationConfig, dataset_id: str, revision: str | None = None) -> str:
-    stored = find_local_dataset(config, dataset_id, revision)
+    stored = find_local_revision(config, "dataset", dataset_id, revision)
     return stored_card_text(stored) or _no_card(stored)
 
 
@@ -290,8 +266,5 @@ def _no_card(stored: StoredRevision) -> str:
 
 def fetch_card(config: HGLocalizationConfig, dataset_id: str, revision: str | None = None) -> str:
     """A dataset's card read from the Hub (nothing is cached)."""
-    repo_id = parse_repo_id(dataset_id)
-    data = hub_client(config).read_file(
-        "dataset", repo_id, validate_revision(revision or DEFAULT_REVISION), CARD_FILENAME
-    )
+    data = read_hub_file(config, "dataset", dataset_id, revision, CARD_FILENAME)
     return data.decode("utf-8", errors="replace")

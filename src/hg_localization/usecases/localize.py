@@ -138,7 +138,9 @@ def _localize_locked(
 
     staging = store.open_staging(request.repo_id, request.revision)
     try:
-        return _fill_and_publish(request, store, hub, bucket, max_workers, progress, staging, existing, warnings)
+        return _fill_and_publish(
+            request, store, hub, bucket, max_workers, progress, staging, existing, warnings
+        )
     except IntegrityError:
         store.abandon(staging)  # a mismatch keeps nothing
         raise
@@ -163,8 +165,11 @@ def _fill_and_publish(
         if manifest is not None:
             stored = store.publish(staging, manifest)
             return LocalizeOutcome(
-                stored=stored, status="from_bucket", fetched_files=len(manifest.files),
-                fetched_bytes=manifest.total_size, warnings=warnings,
+                stored=stored,
+                status="from_bucket",
+                fetched_files=len(manifest.files),
+                fetched_bytes=manifest.total_size,
+                warnings=warnings,
             )
     if hub is None:
         raise NotLocalizedError(str(request.repo_id), request.revision, request.repo_type)

@@ -9,33 +9,28 @@ from typing import Any
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError
-from hg_localization.hub.client import HubClient
 from hg_localization.ids import parse_repo_id, validate_revision
 from hg_localization.store.layout import MODEL_CARD_FILENAME
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import Selection
-from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache, localize
+from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, localize
 from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.repos import (
+    DEFAULT_REVISION,
+    check_make_public,
+    find_local_revision,
+    hub_client,
+    local_revisions,
+    local_store,
+    read_hub_file,
+    team_cache,
+)
 
 MODEL_METADATA_FILES = ("README.md", "config.json")
-DEFAULT_REVISION = "main"
 
 
 def model_store(config: HGLocalizationConfig) -> LocalStore:
-    return LocalStore(config.models_store_path, "model", config.bucket_id)
-
-
-def hub_client(config: HGLocalizationConfig) -> HubClient:
-    return HubClient(config.hf_endpoint, config.token)
-
-
-def team_cache(config: HGLocalizationConfig) -> TeamCache | None:
-    """The configured bucket as a team cache, or None without one."""
-    if not config.s3_bucket_name and not config.public_url:
-        return None
-    from hg_localization.s3.team_cache import open_team_cache
-
-    return open_team_cache(config)
+    return local_store(config, "model")
 
 
 def localize_model(
@@ -54,6 +49,7 @@ def localize_model(
 ) -> LocalizeOutcome:
     """Bring a model's card and config (or, with ``full``, its files) into the local store."""
     include, exclude = tuple(include), tuple(exclude)
+    check_make_public(config, make_public=make_public, push=push)
     repo_id = parse_repo_id(model_id)
     request = LocalizeRequest(
         repo_type="model",
@@ -106,12 +102,7 @@ class LocalModel:
 
 
 def list_models(config: HGLocalizationConfig) -> list[LocalModel]:
-    return [
-        _describe(stored)
-        for stored in sorted(
-            model_store(config).iter_revisions(), key=lambda s: (s.manifest.repo_id, s.manifest.revision)
-        )
-    ]
+    return [_describe(stored) for stored in local_revisions(config, "model")]
 
 
 def _describe(stored: StoredRevision) -> LocalModel:
@@ -129,34 +120,18 @@ def _describe(stored: StoredRevision) -> LocalModel:
     )
 
 
-def find_local_model(config: HGLocalizationConfig, model_id: str, revision: str | None) -> StoredRevision:
-    """The local copy of a model: the revision asked for, else ``main``, else the newest one."""
-    repo_id = parse_repo_id(model_id)
-    store = model_store(config)
-    if revision is not None:
-        stored = store.get(repo_id, validate_revision(revision))
-        if stored is None:
-            raise NotLocalizedError(model_id, revision)
-        return stored
-    stored = store.get(repo_id, DEFAULT_REVISION)
-    if stored is not None:
-        return stored
-    candidates = store.revisions_of(repo_id)
-    if not candidates:
-        raise NotLocalizedError(model_id, None)
-    return max(candidates, key=lambda s: s.manifest.fetched_at)
-
-
 def read_local_card(config: HGLocalizationConfig, model_id: str, revision: str | None = None) -> str:
-    stored = find_local_model(config, model_id, revision)
+    stored = find_local_revision(config, "model", model_id, revision)
     record = stored.manifest.file("README.md")
     if record is None:
         raise EntryNotFoundError(model_id, MODEL_CARD_FILENAME, stored.manifest.revision)
     return stored.file_path(record.local_path).read_text(encoding="utf-8")
 
 
-def read_local_config(config: HGLocalizationConfig, model_id: str, revision: str | None = None) -> dict[str, Any]:
-    stored = find_local_model(config, model_id, revision)
+def read_local_config(
+    config: HGLocalizationConfig, model_id: str, revision: str | None = None
+) -> dict[str, Any]:
+    stored = find_local_revision(config, "model", model_id, revision)
     record = stored.manifest.file("config.json")
     if record is None:
         raise EntryNotFoundError(model_id, "config.json", stored.manifest.revision)
@@ -167,15 +142,12 @@ def read_local_config(config: HGLocalizationConfig, model_id: str, revision: str
 
 
 def fetch_card(config: HGLocalizationConfig, model_id: str, revision: str | None = None) -> str:
-    repo_id = parse_repo_id(model_id)
-    data = hub_client(config).read_file("model", repo_id, validate_revision(revision or "main"), "README.md")
+    data = read_hub_file(config, "model", model_id, revision, "README.md")
     return data.decode("utf-8", errors="replace")
 
 
 def fetch_config(config: HGLocalizationConfig, model_id: str, revision: str | None = None) -> dict[str, Any]:
-    repo_id = parse_repo_id(model_id)
-    data = hub_client(config).read_file("model", repo_id, validate_revision(revision or "main"), "config.json")
-    return _parse_config(data, model_id)
+    return _parse_config(read_hub_file(config, "model", model_id, revision, "config.json"), model_id)
 
 
 def _parse_config(data: bytes, model_id: str) -> dict[str, Any]:
@@ -238,4 +210,3 @@ def config_for_comparison(
         return read_local_config(config, model_id, revision), "local store"
     except (NotLocalizedError, EntryNotFoundError):
         return fetch_config(config, model_id, revision), "Hub"
-

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import HGLocalizationError, InvalidInputError, NotLocalizedError, StorageError
-from hg_localization.ids import RepoType, parse_repo_id, validate_revision
+from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
+from hg_localization.ids import RepoType
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.catalog import IndexEntry, Listing, list_entries, rebuild_entries
 from hg_localization.s3.client import bucket_location
@@ -20,10 +20,9 @@ from hg_localization.s3.public import parse_public_index, write_rebuilt_public_i
 from hg_localization.s3.public_reader import PublicReader
 from hg_localization.s3.push import PushReport
 from hg_localization.s3.team_cache import BucketCache
-from hg_localization.store.local_store import LocalStore, StoredRevision
+from hg_localization.store.local_store import StoredRevision
 from hg_localization.usecases.progress import SILENT, ProgressListener
-
-DEFAULT_REVISION = "main"
+from hg_localization.usecases.repos import find_local_revision, local_store
 
 
 @dataclass(frozen=True)
@@ -40,35 +39,10 @@ class SyncResult:
         return self.error is None
 
 
-def local_store(config: HGLocalizationConfig, repo_type: RepoType) -> LocalStore:
-    root = config.models_store_path if repo_type == "model" else config.datasets_store_path
-    return LocalStore(root, repo_type, config.bucket_id)
-
-
 def bucket_cache(config: HGLocalizationConfig) -> BucketCache:
     """The configured bucket, with credentials; InvalidInputError saying what to set without one."""
     bucket_location(config)  # raises when no bucket is configured
     return BucketCache(config)
-
-
-def find_local_revision(
-    config: HGLocalizationConfig, repo_type: RepoType, repo_id: str, revision: str | None = None
-) -> StoredRevision:
-    """The revision asked for, else ``main``, else the most recently fetched one."""
-    parsed = parse_repo_id(repo_id)
-    store = local_store(config, repo_type)
-    if revision is not None:
-        stored = store.get(parsed, validate_revision(revision))
-        if stored is None:
-            raise NotLocalizedError(repo_id, revision, repo_type)
-        return stored
-    stored = store.get(parsed, DEFAULT_REVISION)
-    if stored is not None:
-        return stored
-    candidates = store.revisions_of(parsed)
-    if not candidates:
-        raise NotLocalizedError(repo_id, None, repo_type)
-    return max(candidates, key=lambda s: s.manifest.fetched_at)
 
 
 def sync_revision_to_bucket(
@@ -153,6 +127,6 @@ def list_public_repos(
         raise StorageError(
             f"There is no public index at {reader.url_of(name)}.",
             hint="Check the URL; nothing may have been made public there yet "
-            "(hg-localization sync-local-model-to-s3 ID --make-public).",
+            f"(hg-localization sync-local-{repo_type}-to-s3 ID --make-public).",
         )
     return parse_public_index(data, repo_type, where=f"at {reader.url_of(name)}").entries

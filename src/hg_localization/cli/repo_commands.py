@@ -1,0 +1,92 @@
+"""What the model and dataset commands share: the download options and flow, the local listing,
+and reading a file from the store or, when asked, from the Hub.
+
+``download-model`` and ``download-dataset`` differ only in what they select; the rest (the
+options below, the progress display, how the outcome is told) is written once here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+import typer
+
+from hg_localization.cli.context import output_for, state
+from hg_localization.cli.output import Output
+from hg_localization.cli.reporting import report_localization
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import EntryNotFoundError, NotLocalizedError
+from hg_localization.ids import RepoType
+from hg_localization.usecases.localize import LocalizeOutcome
+from hg_localization.usecases.progress import ProgressListener
+
+T = TypeVar("T")
+
+# The options both download commands take (module-level: typer reads them, never changes them).
+REVISION = typer.Option(None, "--revision", "-r", help="Branch, tag or commit (default: main).")
+INCLUDE = typer.Option([], "--include", help="Only files matching this glob (repeatable).")
+EXCLUDE = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable).")
+NO_S3_UPLOAD = typer.Option(False, "--no-s3-upload", help="Do not upload to the team bucket.")
+MAKE_PUBLIC = typer.Option(False, "--make-public", help="Make it readable without credentials.")
+FORCE = typer.Option(False, "--force", help="Fetch again even when already localized.")
+
+
+def localize_and_report(
+    ctx: typer.Context,
+    repo_type: RepoType,
+    localize: Callable[[HGLocalizationConfig, ProgressListener], LocalizeOutcome],
+) -> None:
+    """Run one localization (``localize(config, progress)``) with a progress display; tell the outcome."""
+    out = output_for(ctx)
+    config = state(ctx).config
+    with out.progress() as progress:
+        outcome = localize(config, progress)
+    report_localization(out, repo_type, outcome)
+
+
+class Described(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+D = TypeVar("D", bound=Described)
+
+
+def show_local_repos(
+    out: Output,
+    repo_type: RepoType,
+    found: Sequence[D],
+    *,
+    as_json: bool,
+    columns: Sequence[str],
+    row: Callable[[D], Sequence[Any]],
+) -> None:
+    """The ``list-local-*`` output: JSON, a hint when the store is empty, or a table."""
+    if as_json:
+        out.result_json([item.as_dict() for item in found])
+        return
+    if not found:
+        out.info(
+            f"No {repo_type}s in the local store yet. Try: hg-localization download-{repo_type} ORG/NAME"
+        )
+        return
+    out.table(f"Local {repo_type}s", columns, [row(item) for item in found])
+
+
+def local_or_hub(
+    ctx: typer.Context,
+    read_local: Callable[[HGLocalizationConfig, str, str | None], T],
+    read_hub: Callable[[HGLocalizationConfig, str, str | None], T],
+    repo_id: str,
+    revision: str | None,
+    try_huggingface: bool,
+) -> T:
+    """From the store; with --try-huggingface, from the Hub (not cached) when the store lacks it."""
+    config = state(ctx).config
+    try:
+        return read_local(config, repo_id, revision)
+    except (NotLocalizedError, EntryNotFoundError) as exc:
+        if not try_huggingface:
+            raise
+        output_for(ctx).info(f"{exc.message} Reading it from the Hub ({config.hf_endpoint}).")
+        return read_hub(config, repo_id, revision)
