@@ -385,19 +385,3 @@ def test_the_server_answers_xet_token_routes_with_the_fix(hub: WeightsHub) -> No
     response = httpx.get(f"{hub.url}/api/models/team/x/xet-write-token/main", follow_redirects=True)
     assert response.status_code == 501
     assert "HF_HUB_DISABLE_XET=1" in response.json()["error"]
-
-
-@pytest.mark.parametrize("kernel_exchange", [True, False], ids=["renameat2", "two-renames"])
-def test_a_revision_is_swapped_in_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_exchange: bool
-) -> None:
-    from hg_localization.server import repo_writer
-
-    if not kernel_exchange:
-        monkeypatch.setattr(repo_writer, "_exchange", lambda first, second: False)
-    live, new = tmp_path / "main", tmp_path / ".x.next"
-    write_folder(live, {"a": b"old"})
-    write_folder(new, {"a": b"new", "b": b"new"})
-    repo_writer._swap_in(new, live)
-    assert folder_files(live) == {"a": b"new", "b": b"new"}
-    assert folder_files(new) == {"a": b"old"}  # the old revision, for the caller to remove

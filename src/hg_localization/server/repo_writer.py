@@ -18,7 +18,6 @@ new one, never a mix. The commit id is the content hash the :class:`RepoSource` 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -43,7 +42,7 @@ from hg_localization.server.repo_source import (
     RepoSource,
     ServedRevision,
 )
-from hg_localization.store.atomic import atomic_write_bytes, atomic_write_text, link_or_copy
+from hg_localization.store.atomic import atomic_write_bytes, atomic_write_text, link_or_copy, swap_in
 from hg_localization.store.layout import PARTIAL_SUFFIX
 
 STAGING_FOLDER = ".hgloc-lfs"
@@ -163,7 +162,9 @@ class RepoWriter:
             try:
                 _clone_tree(repo.path / revision_folder(base.revision), building)
                 used = self._apply(repo_type, base, commit, building)
-                _swap_in(building, repo.path / revision_folder(target_name))
+                replaced = swap_in(building, repo.path / revision_folder(target_name))
+                if replaced is not None:
+                    shutil.rmtree(replaced, ignore_errors=True)
             finally:
                 shutil.rmtree(building, ignore_errors=True)
             for staged in used:
@@ -245,29 +246,3 @@ def _clone_tree(source: Path, target: Path) -> None:
         for name in filenames:
             if not (here / name).is_symlink():
                 link_or_copy(here / name, target / relative / name)
-
-
-def _swap_in(new: Path, live: Path) -> None:
-    """Put ``new`` where ``live`` is; afterwards ``new`` holds the old revision (or nothing)."""
-    if not live.exists():
-        os.rename(new, live)
-        return
-    if _exchange(new, live):
-        return
-    old = new.with_name(f"{new.name}.old")
-    os.rename(live, old)  # a short window without the revision, where the kernel cannot exchange
-    os.rename(new, live)
-    os.rename(old, new)
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Atomically swap two paths with Linux ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    renameat2.restype = ctypes.c_int
-    at_fdcwd, rename_exchange = -100, 2
-    return int(renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)) == 0

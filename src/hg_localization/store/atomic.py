@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 
@@ -51,3 +53,33 @@ def link_or_copy(source: Path, target: Path) -> None:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def swap_in(new: Path, live: Path) -> Path | None:
+    """Put the folder ``new`` where ``live`` is; return where the replaced folder now is (or None).
+
+    Where the kernel can (Linux ``renameat2(RENAME_EXCHANGE)``) the two are exchanged in one
+    step, so a reader sees the old folder or the new one, never neither. Elsewhere there is a
+    short window without ``live``; the old folder is then parked under a hidden ``.old-`` name.
+    """
+    if not live.exists():
+        os.replace(new, live)
+        return None
+    if _exchange(new, live):
+        return new
+    old = live.with_name(f".{live.name}.old-{uuid.uuid4().hex[:8]}")
+    os.replace(live, old)
+    os.replace(new, live)
+    return old
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    return int(renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)) == 0

@@ -20,7 +20,7 @@ from filelock import FileLock
 
 from hg_localization.errors import HGLocalizationError
 from hg_localization.ids import RepoId, RepoType, parse_repo_id, revision_from_folder
-from hg_localization.store.atomic import atomic_write_text, fsync_dir, link_or_copy, remove_tree
+from hg_localization.store.atomic import atomic_write_text, fsync_dir, link_or_copy, remove_tree, swap_in
 from hg_localization.store.layout import (
     BY_BUCKET_FOLDER,
     LOCKS_FOLDER,
@@ -189,14 +189,10 @@ class LocalStore:
         keep = {record.local_path for record in manifest.files} | {METADATA_FILENAME}
         _remove_unlisted(staging.path, keep)
         atomic_write_text(staging.path / METADATA_FILENAME, manifest.to_json())
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(target, old)
-        os.replace(staging.path, target)
+        replaced = swap_in(staging.path, target)
         fsync_dir(target.parent)
-        if old is not None:
-            remove_tree(old)
+        if replaced is not None:
+            remove_tree(replaced)
         return StoredRevision(path=target, manifest=manifest)
 
     def abandon(self, staging: Staging) -> None:
