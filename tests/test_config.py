@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from hg_localization.config import HGLocalizationConfig
+from hg_localization.cli import main
+from hg_localization.config import HGLocalizationConfig, load_config
+from hg_localization.errors import InvalidInputError
 
 
 def test_defaults_live_in_the_user_data_folder_not_the_package() -> None:
@@ -52,3 +54,21 @@ def test_bucket_id_separates_endpoints_and_prefixes() -> None:
     assert len({a.bucket_id, b.bucket_id, c.bucket_id}) == 3
     assert a.bucket_id is not None and a.bucket_id.startswith("b-")
     assert HGLocalizationConfig().bucket_id is None
+
+
+@pytest.mark.parametrize("variable", ["HGLOC_S3_ENDPOINT_URL", "HGLOC_HF_ENDPOINT", "HGLOC_PUBLIC_URL"])
+def test_an_endpoint_without_a_scheme_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "localhost:8333")
+    with pytest.raises(InvalidInputError, match="must start with http:// or https://"):
+        load_config()
+
+
+def test_the_cli_reports_a_bad_setting_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HGLOC_MAX_WORKERS", "lots")
+    assert main(["list-local-models"]) == 2
+    err = capsys.readouterr().err
+    assert "max_workers" in err and "Traceback" not in err

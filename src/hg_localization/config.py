@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_path
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hg_localization.errors import InvalidInputError
+from hg_localization.redact import url_without_userinfo
 
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_WEIGHTS_REPO_ID = "MASSIVEMAGNETICS/SongBloom-weights"
@@ -73,6 +76,13 @@ class HGLocalizationConfig(BaseSettings):
     def _strip_endpoint(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("hf_endpoint", "s3_endpoint_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{url_without_userinfo(value)!r} must start with http:// or https://")
+        return value
+
     @field_validator("s3_data_prefix")
     @classmethod
     def _normalise_prefix(cls, value: str) -> str:
@@ -118,5 +128,14 @@ class HGLocalizationConfig(BaseSettings):
 
 
 def load_config(config: HGLocalizationConfig | None = None) -> HGLocalizationConfig:
-    """The given config, or one read from the environment now."""
-    return config if config is not None else HGLocalizationConfig()
+    """The given config, or one read from the environment now; a bad setting is a clear error."""
+    if config is not None:
+        return config
+    try:
+        return HGLocalizationConfig()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(
+            f"The configuration is not valid: {problems}",
+            hint="Check the HGLOC_* environment variables and the .env file.",
+        ) from None

@@ -17,6 +17,7 @@ talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CL
      ├── IntegrityError                       a checksum did not match
      ├── UpstreamError (ConnectionError)      the Hub could not be reached or answered badly
      ├── StorageError (OSError)               the bucket could not be reached or refused
+     ├── LocalFileError (OSError)             a local file or folder could not be read or written
      └── ConfirmationRequiredError            an action needs a yes the user did not give
 """
 
@@ -132,6 +133,20 @@ class StorageError(HGLocalizationError, OSError):
     """The S3 bucket could not be reached, or refused the operation."""
 
     exit_code = 7
+
+
+class LocalFileError(HGLocalizationError, OSError):
+    """A file or folder on this machine could not be read or written (permissions, full disk)."""
+
+    exit_code = 8
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, action: str = "write") -> LocalFileError:
+        where = f" {exc.filename}" if exc.filename else ""
+        return cls(
+            f"Could not {action}{where}: {exc.strerror or exc}.",
+            hint="Check the free space and the permissions of that folder (HGLOC_*_STORE_PATH).",
+        )
 
 
 class ConfirmationRequiredError(HGLocalizationError):

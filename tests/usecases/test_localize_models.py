@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from huggingface_hub import HfApi
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import (
@@ -18,12 +24,15 @@ from hg_localization.errors import (
     InvalidInputError,
     RepoNotFoundError,
     RevisionNotFoundError,
+    UpstreamError,
 )
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.usecases import models
+from hg_localization.usecases.progress import ProgressListener
 
+from helpers.asgi import Throttle
 from helpers.servers import PRIVATE_TOKEN, run_server
 from helpers.stored import manifest_of, stored_files
 
@@ -267,3 +276,95 @@ def test_the_store_can_be_removed_and_copied(
     shutil.copytree(config.models_store_path, copy_root)
     copied = config.with_overrides(models_store_path=copy_root)
     assert [m.commit for m in models.list_models(copied)] == [outcome.stored.manifest.commit]
+
+
+# --- hostile or broken upstreams, interruptions ------------------------------------------------------
+
+
+def hostile_hub(file_path: str) -> Starlette:
+    """A 'Hub' that lists a file whose path tries to leave the store."""
+    commit = "c" * 40
+
+    async def info(request: Request) -> JSONResponse:
+        return JSONResponse({"id": "evil/model", "sha": commit, "siblings": [], "private": False})
+
+    async def tree(request: Request) -> JSONResponse:
+        entry = {"type": "file", "path": file_path, "size": 5, "oid": "0" * 40}
+        return JSONResponse([entry], headers={"X-Repo-Commit": commit})
+
+    async def resolve(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("owned", headers={"X-Repo-Commit": commit})
+
+    return Starlette(
+        routes=[
+            Route("/api/models/evil/model/revision/{rev}", info),
+            Route("/api/models/evil/model/tree/{rest:path}", tree),
+            Route("/evil/model/resolve/{rest:path}", resolve),
+        ]
+    )
+
+
+@pytest.mark.parametrize("file_path", ["../../../../ESCAPED.txt", "/etc/ESCAPED.txt", "a/../../ESCAPED.txt"])
+def test_a_file_path_from_the_hub_that_would_leave_the_store_is_refused(
+    tmp_path: Path, config: HGLocalizationConfig, file_path: str
+) -> None:
+    with run_server(hostile_hub(file_path)) as url:
+        with pytest.raises(UpstreamError, match="unsafe file path"):
+            models.localize_model("evil/model", config=config.with_overrides(hf_endpoint=url), full=True)
+    assert not list(tmp_path.rglob("ESCAPED.txt"))
+    assert models.list_models(config) == []
+
+
+def test_a_repo_file_named_like_the_store_s_own_files_is_refused(
+    tmp_path: Path, config: HGLocalizationConfig
+) -> None:
+    with run_server(hostile_hub(METADATA_FILENAME)) as url:
+        with pytest.raises(InvalidInputError, match="reserves"):
+            models.localize_model("evil/model", config=config.with_overrides(hf_endpoint=url), full=True)
+
+
+class InterruptAtFirstByte(ProgressListener):
+    """Presses Ctrl-C (SIGINT to this process) as soon as the first bytes arrive."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self._sent = False
+
+    def file_started(self, path: str, size: int) -> None:
+        self.started.append(path)
+
+    def file_advanced(self, path: str, n_bytes: int) -> None:
+        if not self._sent:
+            self._sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_stops_the_download_instead_of_fetching_every_queued_file(
+    config: HGLocalizationConfig, sample_repos_dir: Path
+) -> None:
+    slow = Throttle(create_app(RepoSource.for_repos_dir(sample_repos_dir)), delay=0.05)
+    listener = InterruptAtFirstByte()
+    with run_server(slow) as url:
+        single = config.with_overrides(hf_endpoint=url, max_workers=1)
+        with pytest.raises(KeyboardInterrupt):
+            models.localize_model("hgloc-test/tiny-bert", config=single, full=True, progress=listener)
+    assert len(listener.started) == 1  # the queued files never started
+    assert models.list_models(config) == []
+
+
+def test_store_files_are_readable_by_the_team_not_only_their_writer(
+    config: HGLocalizationConfig, hub_server: Any
+) -> None:
+    outcome = models.localize_model(hub_server.samples.bert, config=config)
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = (outcome.stored.path / METADATA_FILENAME).stat().st_mode & 0o777
+    assert mode == 0o666 & ~umask
+
+
+def test_an_endpoint_password_is_never_stored(config: HGLocalizationConfig, hub_server: Any) -> None:
+    with_password = hub_server.url.replace("http://", "http://user:s3cret-pass@")
+    outcome = models.localize_model(
+        hub_server.samples.bert, config=config.with_overrides(hf_endpoint=with_password)
+    )
+    assert "s3cret-pass" not in (outcome.stored.path / METADATA_FILENAME).read_text()

@@ -17,7 +17,7 @@ from typer.main import get_command
 from hg_localization._version import __version__
 from hg_localization.cli.context import State
 from hg_localization.cli.output import Output
-from hg_localization.errors import HGLocalizationError
+from hg_localization.errors import HGLocalizationError, LocalFileError
 
 app = typer.Typer(
     name="hg-localization",
@@ -81,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         output.error("Interrupted.")
         return 130
+    except OSError as exc:  # a store folder that cannot be written, a full disk
+        error = LocalFileError.from_os_error(exc, action="read or write")
+        output.error(error.message, error.hint)
+        return error.exit_code
     except Exception as exc:  # the last line of defence: no traceback reaches a user
         if verbose:
             output.err.print_exception()

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import typer
-from pydantic import ValidationError
 
 from hg_localization.cli.output import Output
-from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import InvalidInputError
+from hg_localization.config import HGLocalizationConfig, load_config
 
 
 @dataclass
@@ -20,16 +18,7 @@ class State:
     @property
     def config(self) -> HGLocalizationConfig:
         if self._config is None:
-            try:
-                self._config = HGLocalizationConfig()
-            except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-                )
-                raise InvalidInputError(
-                    f"The configuration is not valid: {problems}",
-                    hint="Check the HGLOC_* environment variables and the .env file.",
-                ) from None
+            self._config = load_config()
         return self._config
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -21,10 +21,18 @@ from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from hg_localization._version import __version__
-from hg_localization.errors import EntryNotFoundError, HGLocalizationError, IntegrityError, UpstreamError
+from hg_localization.errors import (
+    EntryNotFoundError,
+    HGLocalizationError,
+    IntegrityError,
+    InvalidInputError,
+    LocalFileError,
+    UpstreamError,
+)
 from hg_localization.hub.errors import hub_errors, translate
-from hg_localization.ids import RepoId, RepoType
+from hg_localization.ids import RepoId, RepoType, validate_repo_path
 from hg_localization.integrity.hashing import CHUNK_SIZE, Digest, StreamHasher
+from hg_localization.redact import url_without_userinfo
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +71,12 @@ class HubClient:
     """A Hub (huggingface.co, a mirror, or an hg-localization server) seen through huggingface_hub."""
 
     def __init__(self, endpoint: str, token: str | None = None) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self._endpoint = endpoint.rstrip("/")
+        #: The endpoint as it may be shown or stored: without any user:password in it.
+        self.endpoint = url_without_userinfo(self._endpoint)
         self._token = token
         self._api = HfApi(
-            endpoint=self.endpoint,
+            endpoint=self._endpoint,
             token=token,
             library_name="hg-localization",
             library_version=__version__,
@@ -96,7 +106,7 @@ class HubClient:
             )
             files = tuple(
                 RemoteFile(
-                    path=entry.path,
+                    path=self._checked_path(entry.path, repo_id),
                     size=entry.size,
                     git_sha1=entry.blob_id,
                     lfs_sha256=entry.lfs.sha256 if entry.lfs else None,
@@ -113,9 +123,19 @@ class HubClient:
             private=bool(getattr(info, "private", False)),
         )
 
+    def _checked_path(self, path: str, repo_id: RepoId) -> str:
+        """A file path the Hub listed, refused if it could leave the folder it is written to."""
+        try:
+            return validate_repo_path(path)
+        except InvalidInputError as exc:
+            raise UpstreamError(
+                f"The Hub at {self.endpoint} listed an unsafe file path in '{repo_id}': {exc.message}",
+                hint="Nothing was written. The upstream server is broken or hostile; do not use it.",
+            ) from None
+
     def read_file(self, repo_type: RepoType, repo_id: RepoId, revision: str, path: str) -> bytes:
         """A small file's bytes, straight from the Hub (nothing is cached)."""
-        url = hf_hub_url(str(repo_id), path, repo_type=repo_type, revision=revision, endpoint=self.endpoint)
+        url = hf_hub_url(str(repo_id), path, repo_type=repo_type, revision=revision, endpoint=self._endpoint)
         with hub_errors(self.endpoint, str(repo_id), repo_type, revision, path):
             response = get_session().get(url, headers=self._headers(), follow_redirects=True)
             hf_raise_for_status(response)
@@ -135,13 +155,15 @@ class HubClient:
         On a checksum mismatch the file is deleted and :class:`IntegrityError` names it.
         """
         url = hf_hub_url(
-            str(repo_id), remote.path, repo_type=repo_type, revision=commit, endpoint=self.endpoint
+            str(repo_id), remote.path, repo_type=repo_type, revision=commit, endpoint=self._endpoint
         )
-        destination.parent.mkdir(parents=True, exist_ok=True)
         # An LFS file is checked by its sha256; the git id of its content would be computed for nothing.
         hasher = StreamHasher(None if remote.is_lfs else remote.size)
         resumes = 0
-        with destination.open("wb") as sink:
+        with _local_file_errors():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            sink = destination.open("wb")
+        with sink:
             while True:
                 headers = self._headers()
                 if hasher.size:
@@ -160,8 +182,9 @@ class HubClient:
                     raise
                 except Exception as exc:
                     raise translate(exc, self.endpoint, str(repo_id), repo_type, commit, remote.path) from exc
-            sink.flush()
-            os.fsync(sink.fileno())
+            with _local_file_errors():
+                sink.flush()
+                os.fsync(sink.fileno())
         digest = hasher.digest()
         try:
             verify_digest(remote, digest)
@@ -187,7 +210,8 @@ class HubClient:
             if "Range" in headers and response.status_code != 206:
                 raise UpstreamError(f"The Hub did not resume the download of '{path}' (no Range support).")
             for chunk in response.iter_bytes(CHUNK_SIZE):
-                sink.write(chunk)
+                with _local_file_errors():  # a full disk is not the Hub's fault
+                    sink.write(chunk)
                 hasher.update(chunk)
                 if on_progress is not None:
                     on_progress(len(chunk))
@@ -196,6 +220,14 @@ class HubClient:
         return dict(
             build_hf_headers(token=self._token, library_name="hg-localization", library_version=__version__)
         )
+
+
+@contextlib.contextmanager
+def _local_file_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise LocalFileError.from_os_error(exc) from exc
 
 
 def verify_digest(remote: RemoteFile, digest: Digest) -> None:

@@ -42,10 +42,11 @@ class _SourceCache(ABC):
     def fetch(
         self,
         manifest_key: tuple[RepoType, RepoId, str],
-        selection: Selection,
+        selections: Sequence[Selection],
         staging: Staging,
         progress: ProgressListener,
         metadata_files: Sequence[str] = (),
+        commit: str | None = None,
     ) -> RevisionManifest | None:
         repo_type, repo_id, revision = manifest_key
         return fetch_revision(
@@ -53,9 +54,10 @@ class _SourceCache(ABC):
             repo_type,
             repo_id,
             revision,
-            selection,
+            selections,
             staging,
             metadata_files=metadata_files,
+            commit=commit,
             progress=progress,
         )
 

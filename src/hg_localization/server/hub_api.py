@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -59,9 +59,14 @@ class HubReadApi:
         if denied is not None:
             return denied
         try:
-            return await run_in_threadpool(self.source.resolve_in, repo, revision)
+            resolved = await run_in_threadpool(self.source.resolve_in, repo, revision)
         except HGLocalizationError as exc:
             return error_response(exc)
+        if resolved.private and not repo.private:  # private upstream, localized with a token
+            denied = self._guard(request, replace(repo, private=True))
+            if denied is not None:
+                return denied
+        return resolved
 
     # --- /api/{type}s/{repo}[/revision/{rev}] --------------------------------------------------
     async def info(self, request: Request, route: ApiRoute) -> Response:
@@ -87,8 +92,10 @@ class HubReadApi:
             if author and repo.repo_id.split("/")[0] != author:
                 continue
             try:
-                revision = await run_in_threadpool(self.source.resolve, route.repo_type, repo.repo_id, None)
+                revision = await run_in_threadpool(self.source.resolve_in, repo, None)
             except HGLocalizationError:
+                continue
+            if revision.private and not may_read:
                 continue
             result.append(_summary_json(revision))
         limit = request.query_params.get("limit")

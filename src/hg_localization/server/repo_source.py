@@ -173,13 +173,15 @@ class RepoSource:
         """Like :meth:`resolve`, for a repo already looked up."""
         repo_type = repo.repo_type
         wanted = revision or repo.default_branch
+        if is_commit_sha(wanted):
+            # Several folders can be at one commit (a metadata-only copy named by the commit, a
+            # full branch): the fullest answers, so a tree listed by commit never lacks files.
+            loaded = [self._load(repo, name) for name in repo.revisions]
+            matches = [candidate for candidate in loaded if candidate.commit == wanted]
+            if matches:
+                return max(matches, key=lambda candidate: len(candidate.files))
         if wanted in repo.revisions:
             return self._load(repo, wanted)
-        if is_commit_sha(wanted):
-            for name in repo.revisions:
-                loaded = self._load(repo, name)
-                if loaded.commit == wanted:
-                    return loaded
         raise RevisionNotFoundError(repo.repo_id, wanted, repo_type)
 
     def _revision_names(self, repo_path: Path) -> Iterator[str]:
@@ -221,11 +223,13 @@ class RepoSource:
             )
             commit = manifest.commit
             modified = manifest.fetched_at
+            private = repo.private or manifest.private
         else:
             files = tuple(self._served_file(entry) for entry in listing)
             commit = _content_commit(files)
             newest = max((entry[3] for entry in listing), default=0)
             modified = datetime.fromtimestamp(newest / 1e9, tz=UTC)
+            private = repo.private
         loaded = ServedRevision(
             repo_type=repo.repo_type,
             repo_id=repo.repo_id,
@@ -233,7 +237,7 @@ class RepoSource:
             commit=commit,
             files=files,
             last_modified=modified,
-            private=repo.private,
+            private=private,
         )
         with self._lock:
             self._revisions[key] = (signature, loaded)

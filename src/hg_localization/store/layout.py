@@ -17,9 +17,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hg_localization.errors import InvalidInputError
 from hg_localization.ids import RepoId, RepoType, revision_folder
 
 METADATA_FILENAME = ".hg_localization_bucket_metadata.json"
@@ -70,3 +72,23 @@ def local_name_for(repo_type: RepoType, repo_path: str) -> str:
     if repo_type == "model" and repo_path == "README.md":
         return MODEL_CARD_FILENAME
     return repo_path
+
+
+def local_names(repo_type: RepoType, repo_paths: Iterable[str]) -> dict[str, str]:
+    """Stored names for all of a revision's files; a repo with its own model_card.md keeps README.md."""
+    paths = set(repo_paths)
+    names = {}
+    for path in paths:
+        local = local_name_for(repo_type, path)
+        names[path] = path if local != path and local in paths else local
+    return names
+
+
+def reserved_name_check(local_path: str, repo_id: str) -> None:
+    """Refuse a repo file whose stored name would collide with the store's own files."""
+    name = local_path.rsplit("/", 1)[-1]
+    if local_path == METADATA_FILENAME or name.endswith(PARTIAL_SUFFIX):
+        raise InvalidInputError(
+            f"'{repo_id}' has a file '{local_path}', a name hg-localization reserves for its own use.",
+            hint="Exclude it with --exclude, or ask the repo's owner to rename it.",
+        )

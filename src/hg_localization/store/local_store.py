@@ -18,7 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from hg_localization.errors import HGLocalizationError
+from hg_localization.errors import HGLocalizationError, InvalidInputError
 from hg_localization.ids import RepoId, RepoType, parse_repo_id, revision_from_folder
 from hg_localization.store.atomic import atomic_write_text, fsync_dir, link_or_copy, remove_tree, swap_in
 from hg_localization.store.layout import (
@@ -84,10 +84,10 @@ class Staging:
         self.path = path
 
     def final_path(self, local_path: str) -> Path:
-        return self.path / local_path
+        return inside(self.path, self.path / local_path)
 
     def partial_path(self, local_path: str) -> Path:
-        return self.path / f"{local_path}{PARTIAL_SUFFIX}"
+        return inside(self.path, self.path / f"{local_path}{PARTIAL_SUFFIX}")
 
     def has(self, local_path: str) -> bool:
         return self.final_path(local_path).is_file()
@@ -223,6 +223,16 @@ class LocalStore:
         os.replace(target, doomed)
         remove_tree(doomed)
         return True
+
+
+def inside(folder: Path, target: Path) -> Path:
+    """``target``, once it is known to stay inside ``folder`` (defence in depth: paths are validated
+    where they enter, and a symbolic link planted in the folder must not redirect a write)."""
+    root = os.path.realpath(folder)
+    resolved = os.path.realpath(target)
+    if os.path.commonpath([root, resolved]) != root or resolved == root:
+        raise InvalidInputError(f"The path '{target}' would leave '{folder}'; it was refused.")
+    return target
 
 
 def _read_manifest(path: Path) -> RevisionManifest | None:

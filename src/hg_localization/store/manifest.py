@@ -59,6 +59,8 @@ class RevisionManifest(BaseModel):
     source: Literal["hub", "bucket", "upload"] = "hub"
     source_url: str | None = None
     public: bool = False
+    #: The upstream repo is private or gated: the store's server serves it only with a token.
+    private: bool = False
     card_data: dict[str, object] = Field(default_factory=dict)
 
     @property

@@ -18,6 +18,7 @@ The flow for a download::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from hg_localization.errors import (
 from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision, verify_digest
 from hg_localization.ids import RepoId, RepoType, is_commit_sha
 from hg_localization.integrity.hashing import hash_file
-from hg_localization.store.layout import local_name_for
+from hg_localization.store.layout import local_names, reserved_name_check
 from hg_localization.store.local_store import LocalStore, Staging, StoredRevision
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 from hg_localization.usecases.progress import SILENT, ProgressListener
@@ -55,15 +56,17 @@ class TeamCache(Protocol):
     def fetch(
         self,
         manifest_key: tuple[RepoType, RepoId, str],
-        selection: Selection,
+        selections: Sequence[Selection],
         staging: Staging,
         progress: ProgressListener,
         metadata_files: Sequence[str] = (),
+        commit: str | None = None,
     ) -> RevisionManifest | None:
-        """Fill ``staging`` with a complete revision covering ``selection``; None when there is none.
+        """Fill ``staging`` with a complete revision covering every selection; None when there is none.
 
         ``metadata_files`` are the files every selection includes (a metadata-only request
-        fetches just those, even when the bucket holds every file of the revision).
+        fetches just those, even when the bucket holds every file of the revision). With
+        ``commit``, a copy at any other commit does not count (the branch moved upstream).
         """
 
     def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
@@ -109,11 +112,11 @@ def localize(
     max_workers: int = 8,
     progress: ProgressListener = SILENT,
 ) -> LocalizeOutcome:
-    with store.lock(request.repo_id, request.revision):
-        outcome = _localize_locked(request, store, hub, bucket, max_workers, progress)
-    if bucket is not None and request.push and (outcome.status != "from_bucket" or request.make_public):
-        needs_push = outcome.status in ("fetched", "updated") or request.make_public
-        if needs_push:
+    run = _Run(request, store, hub, bucket, max_workers, progress)
+    with store.lock(request.repo_id, request.revision):  # the push reads the folder: same lock
+        outcome = _localize_locked(run)
+        pushed_already = outcome.status == "from_bucket" or outcome.status == "already_localized"
+        if bucket is not None and request.push and (request.make_public or not pushed_already):
             try:
                 bucket.push(outcome.stored, make_public=request.make_public, progress=progress)
             except StorageError as exc:
@@ -121,26 +124,54 @@ def localize(
     return outcome
 
 
-def _localize_locked(
-    request: LocalizeRequest,
-    store: LocalStore,
-    hub: HubClient | None,
-    bucket: TeamCache | None,
-    max_workers: int,
-    progress: ProgressListener,
-) -> LocalizeOutcome:
+@dataclass
+class _Run:
+    """One localization: what was asked, what it talks to, and what it learnt on the way."""
+
+    request: LocalizeRequest
+    store: LocalStore
+    hub: HubClient | None
+    bucket: TeamCache | None
+    max_workers: int
+    progress: ProgressListener
+    warnings: list[str] = field(default_factory=list)
+    _upstream: str | None = None
+    _asked: bool = False
+    _upstream_error: HGLocalizationError | None = None
+
+    def upstream_commit(self) -> str | None:
+        """Where the revision points upstream now (asked once); None when unknown or unknowable."""
+        revision = self.request.revision
+        if is_commit_sha(revision):
+            return revision
+        if self.hub is not None and not self._asked:
+            self._asked = True
+            try:
+                self._upstream = self.hub.commit_of(self.request.repo_type, self.request.repo_id, revision)
+            except HGLocalizationError as exc:
+                self._upstream_error = exc
+        return self._upstream
+
+
+def _localize_locked(run: _Run) -> LocalizeOutcome:
+    request, store = run.request, run.store
     existing = store.get(request.repo_id, request.revision)
-    warnings: list[str] = []
     if existing is not None and not request.force and existing.manifest.covers(request.selection):
-        current = _upstream_commit(request, existing, hub, warnings)
+        if run.hub is None or is_commit_sha(request.revision):
+            return LocalizeOutcome(stored=existing, status="already_localized")
+        current = run.upstream_commit()
+        if current is None and run._upstream_error is not None:
+            run.warnings.append(
+                f"Could not check whether '{request.revision}' moved upstream "
+                f"({run._upstream_error.message}); using the local copy at commit "
+                f"{existing.manifest.commit[:12]}."
+            )
         if current is None or current == existing.manifest.commit:
-            return LocalizeOutcome(stored=existing, status="already_localized", warnings=warnings)
+            return LocalizeOutcome(stored=existing, status="already_localized", warnings=run.warnings)
 
     staging = store.open_staging(request.repo_id, request.revision)
     try:
-        return _fill_and_publish(
-            request, store, hub, bucket, max_workers, progress, staging, existing, warnings
-        )
+        return _fill_and_publish(run, staging, existing)
     except IntegrityError:
         store.abandon(staging)  # a mismatch keeps nothing
         raise
@@ -149,19 +180,11 @@ def _localize_locked(
         raise
 
 
-def _fill_and_publish(
-    request: LocalizeRequest,
-    store: LocalStore,
-    hub: HubClient | None,
-    bucket: TeamCache | None,
-    max_workers: int,
-    progress: ProgressListener,
-    staging: Staging,
-    existing: StoredRevision | None,
-    warnings: list[str],
-) -> LocalizeOutcome:
-    if bucket is not None and not request.force:
-        manifest = _from_bucket(request, bucket, staging, progress, warnings)
+def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | None) -> LocalizeOutcome:
+    request, store, hub = run.request, run.store, run.hub
+    selections = _merged_selections(request, existing)
+    if run.bucket is not None and not request.force:
+        manifest = _from_bucket(run, run.bucket, staging, selections)
         if manifest is not None:
             stored = store.publish(staging, manifest)
             return LocalizeOutcome(
@@ -169,19 +192,18 @@ def _fill_and_publish(
                 status="from_bucket",
                 fetched_files=len(manifest.files),
                 fetched_bytes=manifest.total_size,
-                warnings=warnings,
+                warnings=run.warnings,
             )
     if hub is None:
         raise NotLocalizedError(str(request.repo_id), request.revision, request.repo_type)
 
     remote = hub.resolve(request.repo_type, request.repo_id, request.revision)
-    selections = _merged_selections(request, existing, remote.commit)
     wanted, missing = select_files(remote.files, selections, request.metadata_files)
     if not wanted or not _patterns_match(request.selection, remote.files):
         raise _nothing_to_fetch(request, missing)
 
-    fetcher = _Fetcher(request, store, hub, remote, staging, progress)
-    records = fetcher.fetch_all(wanted, max_workers)
+    fetcher = _Fetcher(request, store, hub, remote, staging, run.progress)
+    records = fetcher.fetch_all(wanted, run.max_workers)
     manifest = RevisionManifest(
         repo_id=str(request.repo_id),
         repo_type=request.repo_type,
@@ -193,6 +215,7 @@ def _fill_and_publish(
         source="hub",
         source_url=hub.endpoint,
         public=existing.manifest.public if existing is not None else False,
+        private=remote.private,
     )
     stored = store.publish(staging, manifest)
     return LocalizeOutcome(
@@ -201,51 +224,36 @@ def _fill_and_publish(
         fetched_files=fetcher.fetched_files,
         fetched_bytes=fetcher.fetched_bytes,
         reused_files=fetcher.reused_files,
-        warnings=warnings,
+        warnings=run.warnings,
     )
 
 
-def _upstream_commit(
-    request: LocalizeRequest, existing: StoredRevision, hub: HubClient | None, warnings: list[str]
-) -> str | None:
-    """The commit a branch or tag points at now, or None when there is no need (or way) to ask."""
-    if is_commit_sha(request.revision) or hub is None:
-        return None
-    try:
-        return hub.commit_of(request.repo_type, request.repo_id, request.revision)
-    except HGLocalizationError as exc:
-        warnings.append(
-            f"Could not check whether '{request.revision}' moved upstream ({exc.message}); "
-            f"using the local copy at commit {existing.manifest.commit[:12]}."
-        )
-        return None
-
-
 def _from_bucket(
-    request: LocalizeRequest,
-    bucket: TeamCache,
-    staging: Staging,
-    progress: ProgressListener,
-    warnings: list[str],
+    run: _Run, bucket: TeamCache, staging: Staging, selections: Sequence[Selection]
 ) -> RevisionManifest | None:
+    """The bucket's copy, when it covers every selection and is at the commit upstream points to.
+
+    When the Hub cannot say where the revision points (unreachable, no token), the bucket's
+    copy is taken as it is: that is what a team cache is for.
+    """
+    request = run.request
     try:
         return bucket.fetch(
             (request.repo_type, request.repo_id, request.revision),
-            request.selection,
+            selections,
             staging,
-            progress,
+            run.progress,
             metadata_files=request.metadata_files,
+            commit=run.upstream_commit(),
         )
     except IntegrityError:
         raise
     except HGLocalizationError as exc:
-        warnings.append(f"The team bucket ({bucket.describe()}) could not be read: {exc.message}")
+        run.warnings.append(f"The team bucket ({bucket.describe()}) could not be read: {exc.message}")
         return None
 
 
-def _merged_selections(
-    request: LocalizeRequest, existing: StoredRevision | None, commit: str
-) -> list[Selection]:
+def _merged_selections(request: LocalizeRequest, existing: StoredRevision | None) -> list[Selection]:
     """Never shrink a localization: keep what the existing copy had, at the same or a new commit."""
     selections = [request.selection]
     if existing is not None and not request.force:
@@ -316,24 +324,39 @@ class _Fetcher:
         self._staging = staging
         self._progress = progress
         self._content = store.content_index(request.repo_id)
+        self._local_names = local_names(request.repo_type, [f.path for f in remote.files])
+        self._abort = threading.Event()
         self.fetched_files = 0
         self.fetched_bytes = 0
         self.reused_files = 0
 
     def fetch_all(self, wanted: Sequence[RemoteFile], max_workers: int) -> list[FileRecord]:
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hgloc-fetch") as pool:
+        for remote in wanted:
+            reserved_name_check(self._local_names[remote.path], str(self._request.repo_id))
+        pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hgloc-fetch")
+        try:
             futures: list[Future[FileRecord]] = [pool.submit(self._fetch_one, f) for f in wanted]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             errors = [f.exception() for f in done if f.exception() is not None]
             if errors:
                 integrity = [e for e in errors if isinstance(e, IntegrityError)]
                 raise (integrity or errors)[0]  # type: ignore[misc]
             return [f.result() for f in futures]
+        except BaseException:
+            # A failure or Ctrl-C: queued files never start, running ones stop at their next chunk.
+            self._abort.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+    def _advance(self, path: str, n_bytes: int) -> None:
+        if self._abort.is_set():
+            raise _Interrupted("The download was interrupted.")
+        self._progress.file_advanced(path, n_bytes)
 
     def _fetch_one(self, remote: RemoteFile) -> FileRecord:
-        local = local_name_for(self._request.repo_type, remote.path)
+        local = self._local_names[remote.path]
         final = self._staging.final_path(local)
         if not self._request.force:
             if final.is_file():
@@ -356,7 +379,7 @@ class _Fetcher:
                 self._remote.commit,
                 remote,
                 partial,
-                on_progress=lambda n: self._progress.file_advanced(remote.path, n),
+                on_progress=lambda n: self._advance(remote.path, n),
             )
         finally:
             self._progress.file_finished(remote.path)
@@ -364,6 +387,10 @@ class _Fetcher:
         self.fetched_files += 1
         self.fetched_bytes += digest.size
         return _record(remote, local, digest.sha256)
+
+
+class _Interrupted(HGLocalizationError):
+    """Raised inside a download thread to stop it once the localization is abandoned."""
 
 
 def _verified_sha256(remote: RemoteFile, path: Path) -> str | None:

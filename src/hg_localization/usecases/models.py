@@ -125,7 +125,7 @@ def read_local_card(config: HGLocalizationConfig, model_id: str, revision: str |
     record = stored.manifest.file("README.md")
     if record is None:
         raise EntryNotFoundError(model_id, MODEL_CARD_FILENAME, stored.manifest.revision)
-    return stored.file_path(record.local_path).read_text(encoding="utf-8")
+    return stored.file_path(record.local_path).read_text(encoding="utf-8", errors="replace")
 
 
 def read_local_config(
