@@ -1,6 +1,6 @@
 """Fixtures shared by every suite: a clean environment, the sample repos, the test Hub server.
 
-No test reaches huggingface.co: before anything imports huggingface_hub (which reads its
+No test reaches the public Hub: before anything imports huggingface_hub (which reads its
 constants once, at import), ``HF_ENDPOINT`` points at a port where nothing listens and the
 cache and token paths point into a temporary folder. Tests that use a real client pass
 ``endpoint=hub_server.url`` (or ``HfApi(endpoint=…)``), or run it in a subprocess with
