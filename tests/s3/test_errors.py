@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from hg_localization.s3.client import BucketLocation
+from hg_localization.config import HGLocalizationConfig
+from hg_localization.errors import StorageError
+from hg_localization.s3.client import BucketLocation, make_client
 from hg_localization.s3.errors import BucketUnreachableError, is_not_found, is_precondition_failed, translate
 from hg_localization.s3.keys import BucketKeys
+
+from helpers.cli import run
 
 WHERE = BucketLocation("team-bucket", "http://s3.internal:8333", keys=BucketKeys("team"))
 
@@ -39,3 +46,36 @@ def test_facts_callers_branch_on() -> None:
     assert is_not_found(client_error("NoSuchKey")) and is_not_found(client_error("404"))
     assert is_precondition_failed(client_error("PreconditionFailed"))
     assert not is_not_found(client_error("AccessDenied"))
+
+
+@pytest.mark.parametrize("endpoint", ["localhost:8333", "ftp://s3.internal", "http://"])
+def test_a_malformed_endpoint_url_says_what_it_must_look_like(tmp_path: Path, endpoint: str) -> None:
+    config = HGLocalizationConfig(models_store_path=tmp_path, s3_bucket_name="team-bucket")
+    bad = config.model_copy(update={"s3_endpoint_url": endpoint})  # (however the configuration got it)
+    with pytest.raises(StorageError) as caught:
+        make_client(bad)
+    assert f"The S3 endpoint URL '{endpoint}' is not valid: it must start with http:// or https://" in str(
+        caught.value
+    )
+    assert "HGLOC_S3_ENDPOINT_URL" in str(caught.value.hint)
+
+
+def test_a_malformed_endpoint_url_never_shows_a_password(tmp_path: Path) -> None:
+    config = HGLocalizationConfig(models_store_path=tmp_path, s3_bucket_name="team-bucket")
+    bad = config.model_copy(update={"s3_endpoint_url": "admin:pa55word@localhost:8333"})
+    with pytest.raises(StorageError) as caught:
+        make_client(bad)
+    assert "pa55word" not in str(caught.value) and "'***@localhost:8333'" in caught.value.message
+
+
+@pytest.mark.parametrize("command", [["list-s3-models"], ["download-model", "org/model"]])
+def test_the_cli_reports_a_malformed_endpoint_url_instead_of_an_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    monkeypatch.setenv("HGLOC_MODELS_STORE_PATH", str(tmp_path / "models"))
+    monkeypatch.setenv("HGLOC_S3_BUCKET_NAME", "team-bucket")
+    monkeypatch.setenv("HGLOC_S3_ENDPOINT_URL", "localhost:8333")
+    code, _, err = run(capsys, *command)
+    assert code != 0 and code != 1, err
+    assert "Unexpected error" not in err
+    assert "localhost:8333" in err and "http://" in err

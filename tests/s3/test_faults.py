@@ -10,14 +10,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import StorageError, UpstreamError
+from hg_localization.errors import IntegrityError, StorageError, UpstreamError
 from hg_localization.ids import parse_repo_id
 from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3 import push
+from hg_localization.s3.bucket import Bucket
+from hg_localization.s3.client import bucket_location
 from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.manifest import FileRecord
@@ -25,8 +29,9 @@ from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 from hg_localization.usecases.progress import ProgressListener
 
-from .conftest import READER_SECRET, bucket_config, free_ports
-from .test_sync import big_revision, run, use_in_cli
+from .conftest import ADMIN_KEY, ADMIN_SECRET, READER_SECRET, bucket_config, free_ports
+from .test_sync import big_revision
+from helpers.cli import run, use_in_cli
 
 SECRET = "Sup3r-S3cret-Value-never-print-me"
 
@@ -249,3 +254,75 @@ def _moved_branch(team: HGLocalizationConfig, stored: Any, *, commit: str) -> An
         lfs=True,
     )
     return store.publish(staging, stored.manifest.model_copy(update={"commit": commit, "files": [record]}))
+
+
+def test_a_local_file_that_cannot_be_read_is_named_with_how_to_repair_the_copy(
+    team: HGLocalizationConfig,
+    hub_server: Any,
+    s3: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bert = hub_server.samples.bert
+    stored = localize_model(bert, config=team, full=True, push=False).stored
+    unreadable = stored.path / stored.manifest.files[-1].local_path
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == unreadable:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)  # (root reads a chmod 000 file: refuse it here instead)
+    use_in_cli(monkeypatch, team)
+    code, _, err = run(capsys, "sync-local-model-to-s3", bert)
+    assert code == 8, err
+    assert "Unexpected error" not in err
+    assert f"Could not read '{unreadable}'" in err and "Permission denied" in err
+    assert f"hg-localization download-model {bert} --revision main --force" in err
+    objects = s3.objects(team.s3_bucket_name)
+    assert not any(k.endswith(METADATA_FILENAME) for k in objects)
+    assert not any(k.endswith("/" + unreadable.name) for k in objects)
+
+    monkeypatch.undo()
+    unreadable.unlink()  # gone altogether: the same words
+    use_in_cli(monkeypatch, team)
+    code, _, err = run(capsys, "sync-local-model-to-s3", bert)
+    assert code == 8 and "No such file or directory" in err and "--force" in err
+
+
+def test_a_damaged_local_file_never_completes_an_object_even_when_the_body_is_streamed(
+    team: HGLocalizationConfig, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its bytes are hashed as they are sent: the last read fails, so the object is never complete.
+
+    Checked with the body streamed while sending (no payload signing, as over HTTPS on AWS) and
+    in parts (multipart); neither leaves an object or an incomplete upload behind.
+    """
+    monkeypatch.setattr(s3_client, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
+    bucket_name = team.s3_bucket_name
+    assert bucket_name is not None
+    admin = s3.client("admin")
+    for size in (64 * 1024, 12 * 1024 * 1024):
+        stored = big_revision(tmp_path, team, size)
+        damaged = bytearray((stored.path / "model.safetensors").read_bytes())
+        damaged[-1] ^= 0xFF  # only the last byte: it is found at the last read
+        (stored.path / "model.safetensors").write_bytes(bytes(damaged))
+        streaming = boto3.client(
+            "s3",
+            endpoint_url=s3.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=ADMIN_KEY,
+            aws_secret_access_key=ADMIN_SECRET,
+            config=Config(
+                s3={"addressing_style": "path", "payload_signing_enabled": False},
+                request_checksum_calculation="when_required",
+            ),
+        )
+        with pytest.raises(IntegrityError, match="Checksum mismatch") as caught:
+            push.push_revision(Bucket(streaming, bucket_location(team)), stored)
+        assert "download-model hgloc-test/big-model --revision main --force" in str(caught.value.hint)
+        assert s3.objects(bucket_name) == {}
+        assert not admin.list_multipart_uploads(Bucket=bucket_name).get("Uploads")
+        model_store(team).remove(parse_repo_id("hgloc-test/big-model"), "main")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from hg_localization.errors import InvalidInputError
+from hg_localization.errors import InvalidInputError, StorageError
 from hg_localization.ids import parse_repo_id
 from hg_localization.s3.bucket import RemoteObject
 from hg_localization.s3.client import BucketLocation
@@ -146,3 +147,19 @@ def test_the_public_plan_copies_only_the_local_files_from_the_private_prefix() -
     ]
     assert plan.manifest.public and [f.path for f in plan.manifest.files] == ["config.json"]
     assert plan.metadata_key == "team/public/models/org/bert/main/.hg_localization_bucket_metadata.json"
+
+
+def test_a_push_never_replaces_a_later_fetched_commit() -> None:
+    now = datetime.now(UTC)
+    old = manifest(record("w.bin", "1"), commit="a" * 40).model_copy(
+        update={"fetched_at": now - timedelta(days=1)}
+    )
+    new = manifest(record("w.bin", "2"), commit="b" * 40).model_copy(update={"fetched_at": now})
+    assert merge_manifests(old, new) is new  # a branch moved forward: ours replaces it
+    with pytest.raises(StorageError, match="The bucket has a newer commit") as caught:
+        merge_manifests(new, old)
+    assert "download-model org/bert --revision main --force" in str(caught.value.hint)
+    with pytest.raises(StorageError, match="newer commit"):  # the plan refuses before any upload
+        plan_private(old, Path("/store/rev"), new, {}, BucketKeys("team").private)
+    naive = old.model_copy(update={"fetched_at": (now - timedelta(days=2)).replace(tzinfo=None)})
+    assert merge_manifests(naive, new) is new  # a time without a zone is UTC

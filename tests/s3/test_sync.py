@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import io
 import json
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +20,17 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
 from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.s3 import client as s3_client
+from hg_localization.s3.bucket import Bucket
+from hg_localization.s3.push import push_revision
 from hg_localization.s3.team_cache import BucketCache
+from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.local_store import StoredRevision
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 from hg_localization.usecases.progress import ProgressListener
 
-# use_in_cli: test_faults.py imports it from here.
-from helpers.cli import CliRun, run, use_in_cli  # noqa: F401
+from helpers.cli import CliRun, run
 
 BERT_PREFIX = "team/models/hgloc-test/tiny-bert/main/"
 
@@ -228,3 +236,178 @@ def test_half_a_key_pair_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(hg_localization.HGLocalizationError, match="Only one of HGLOC_AWS_ACCESS_KEY_ID"):
         s3_sync.list_bucket_repos(config, "model")
+
+
+# --- pushes that meet: conditional metadata writes, never a step back ------------------------------
+
+METADATA_KEY = BERT_PREFIX + METADATA_FILENAME
+
+
+def before_put(bucket: Bucket, key: str, action: Callable[[], object], *, nth: int = 1) -> None:
+    """Run ``action`` once, just before this bucket's ``nth`` PutObject of ``key`` goes out."""
+    seen = 0
+
+    def hook(params: dict[str, Any], **kwargs: Any) -> None:
+        nonlocal seen
+        if params.get("Key") == key:
+            seen += 1
+            if seen == nth:
+                action()
+
+    bucket.client.meta.events.register("provide-client-params.s3.PutObject", hook)
+
+
+def test_a_full_and_a_metadata_only_push_at_once_keep_the_full_listing(
+    team: HGLocalizationConfig, hub_server: Any, teammate: Any
+) -> None:
+    """Both read "no metadata object"; the metadata-only push writes last, and must merge, not replace."""
+    bert = hub_server.samples.bert
+    full = localize_model(bert, config=team, full=True, push=False).stored
+    carol_config = teammate("carol", hf_endpoint=hub_server.url)
+    small = localize_model(bert, config=carol_config, push=False).stored
+    assert small.manifest.commit == full.manifest.commit and len(small.manifest.files) == 2
+
+    carol = BucketCache(carol_config).bucket
+    before_put(carol, METADATA_KEY, lambda: push_revision(BucketCache(team).bucket, full))
+    report = push_revision(carol, small)
+
+    assert not report.metadata_written  # the full listing already said everything hers would
+    listed = s3_sync.list_bucket_repos(team, "model").entries
+    assert [(e.files, e.full) for e in listed] == [(len(full.manifest.files), True)]
+
+
+def test_make_public_marks_the_listing_a_concurrent_push_wrote_without_shrinking_it(
+    team: HGLocalizationConfig, hub_server: Any, teammate: Any, s3: Any
+) -> None:
+    bert = hub_server.samples.bert
+    full = localize_model(bert, config=team, full=True, push=False).stored
+    carol_config = teammate("carol", hf_endpoint=hub_server.url)
+    small = localize_model(bert, config=carol_config, push=False).stored
+
+    carol = BucketCache(carol_config).bucket
+    # Her second write of the private metadata object is the one saying "public" at the end.
+    before_put(carol, METADATA_KEY, lambda: push_revision(BucketCache(team).bucket, full), nth=2)
+    push_revision(carol, small, make_public=True)
+
+    [entry] = s3_sync.list_bucket_repos(team, "model").entries
+    assert (entry.files, entry.full, entry.public) == (len(full.manifest.files), True, True)
+    stored = json.loads(
+        s3.client("admin").get_object(Bucket=team.s3_bucket_name, Key=METADATA_KEY)["Body"].read()
+    )
+    assert len(stored["files"]) == len(full.manifest.files) and stored["public"] is True
+
+
+def revision_at(
+    config: HGLocalizationConfig, commit: str, fetched_at: datetime, *, seed: bytes
+) -> StoredRevision:
+    """``hgloc-test/big-model`` at ``main`` in this store: one 64 KiB file, at ``commit``, fetched then."""
+    store = model_store(config)
+    repo_id = parse_repo_id("hgloc-test/big-model")
+    data = hashlib.sha256(seed).digest() * 2048
+    staging = store.open_staging(repo_id, "main")
+    staging.path.mkdir(parents=True, exist_ok=True)
+    staging.final_path("model.safetensors").write_bytes(data)
+    record = FileRecord(
+        path="model.safetensors",
+        local_path="model.safetensors",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        git_sha1=git_blob_sha1(data),
+        lfs=True,
+    )
+    manifest = RevisionManifest(
+        repo_id=str(repo_id),
+        repo_type="model",
+        revision="main",
+        commit=commit,
+        selections=[Selection(full=True)],
+        files=[record],
+        fetched_at=fetched_at,
+    )
+    return store.publish(staging, manifest)
+
+
+def test_a_sync_from_an_old_store_never_moves_a_branch_back(
+    team: HGLocalizationConfig, s3: Any, teammate: Any, team_cli: CliRun
+) -> None:
+    now = datetime.now(UTC)
+    revision_at(team, "a" * 40, now - timedelta(days=30), seed=b"old")  # Alice's old copy of main
+    bob = teammate("bob")
+    newer = revision_at(bob, "b" * 40, now - timedelta(hours=1), seed=b"new")
+    s3_sync.sync_revision_to_bucket(newer, bob)
+    key = "team/models/hgloc-test/big-model/main/"
+    before = s3.objects(team.s3_bucket_name, key)
+
+    code, _, err = team_cli("sync-all-local-models-to-s3")
+    assert code == 7, err
+    assert "The bucket has a newer commit of model 'hgloc-test/big-model' at 'main' (bbbbbbbbbbbb" in err
+    assert "than the local copy (aaaaaaaaaaaa" in err and "it was not replaced" in err
+    assert "hg-localization download-model hgloc-test/big-model --revision main --force" in err
+    [entry] = s3_sync.list_bucket_repos(team, "model").entries
+    assert entry.commit == "b" * 40
+    after = s3.objects(team.s3_bucket_name, key)
+    assert {k: v["ETag"] for k, v in after.items()} == {k: v["ETag"] for k, v in before.items()}
+
+    # Once Alice's copy is newer (she localized again), her push moves the branch forward.
+    revision_at(team, "c" * 40, now, seed=b"newest")
+    code, _, err = team_cli("sync-all-local-models-to-s3")
+    assert code == 0, err
+    [entry] = s3_sync.list_bucket_repos(team, "model").entries
+    assert entry.commit == "c" * 40
+
+
+# --- the push reads the local copy under its lock, once -------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["one", "all"])
+def test_a_sync_waits_for_whoever_holds_the_revision_lock(
+    team: HGLocalizationConfig, hub_server: Any, s3: Any, how: str
+) -> None:
+    """A localization of the same revision (which holds the lock) is never read half-done."""
+    bert = hub_server.samples.bert
+    localize_model(bert, config=team, push=False)
+    lock = model_store(team).lock(parse_repo_id(bert), "main")
+    results: list[object] = []
+
+    def sync() -> None:
+        if how == "one":
+            results.append(s3_sync.sync_local_repo(team, "model", bert))
+        else:
+            results.append(s3_sync.sync_all_local(team, "model"))
+
+    with lock:
+        pusher = threading.Thread(target=sync)
+        pusher.start()
+        pusher.join(timeout=1.5)
+        assert pusher.is_alive(), "the sync did not wait for the revision's lock"
+        assert s3.objects(team.s3_bucket_name) == {}
+    pusher.join(timeout=60)
+    assert not pusher.is_alive() and len(results) == 1
+    assert [e.repo_id for e in s3_sync.list_bucket_repos(team, "model").entries] == [bert]
+
+
+def test_a_push_reads_each_local_file_once(
+    team: HGLocalizationConfig, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sha256 is computed from the bytes as they are sent: no hashing pass before the upload."""
+    monkeypatch.setattr(s3_client, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
+    stored = big_revision(tmp_path, team, 12 * 1024 * 1024)
+    target = stored.path / "model.safetensors"
+    opened: list[str] = []
+    real_open = io.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, os.PathLike)) and Path(file) == target:
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting_open)
+    report = s3_sync.sync_local_repo(team, "model", "hgloc-test/big-model")
+    assert report.uploaded_files == 1
+    assert len(opened) == 1
+    head = s3.client("admin").head_object(
+        Bucket=team.s3_bucket_name, Key="team/models/hgloc-test/big-model/main/model.safetensors"
+    )
+    assert head["ContentLength"] == 12 * 1024 * 1024 and head["ETag"].strip('"').endswith("-3")

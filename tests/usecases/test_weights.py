@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,11 +18,13 @@ from hg_localization.errors import (
     InvalidInputError,
     NotFoundError,
     RepoNotFoundError,
+    UpstreamError,
 )
 from hg_localization.integrity.checksums import ChecksumMismatchError, ChecksumsFileError, MissingFilesError
 from hg_localization.usecases import weights, weights_upload
 from hg_localization.usecases.progress import ProgressListener
 
+from helpers.asgi import Throttle
 from helpers.weights_fixtures import (
     WEIGHTS,
     WEIGHTS_ID,
@@ -370,3 +376,94 @@ def _commit(hub: WeightsHub) -> str:
     from huggingface_hub import HfApi
 
     return str(HfApi(endpoint=hub.url).model_info(WEIGHTS_ID).sha)
+
+
+# --- an update that fails, Ctrl-C -------------------------------------------------------------------
+
+
+class CutOff:
+    """ASGI wrapper: every download of ``name`` sends half of its first body chunk, then drops."""
+
+    def __init__(self, app: Any, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or "/resolve/" not in path or not path.endswith("/" + self.name):
+            await self.app(scope, receive, send)
+            return
+
+        async def cut(message: dict[str, Any]) -> None:
+            body = message.get("body", b"")
+            if message["type"] == "http.response.body" and body:
+                await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+                raise ConnectionResetError("the test cut the connection")
+            await send(message)
+
+        await self.app(scope, receive, cut)
+
+
+def test_an_update_that_fails_midway_leaves_the_previous_weights_in_place(
+    hub: WeightsHub, tmp_path: Path
+) -> None:
+    hub.add_repo(WEIGHTS_ID, WEIGHTS)
+    config = hub.config()
+    target = tmp_path / "w"
+    weights.download_weights(config, repo_id=WEIGHTS_ID, target_dir=target)
+    before = folder_files(target)
+    first_commit = _commit(hub)
+
+    updated = {**WEIGHTS, "model.safetensors": WEIGHTS["model.safetensors"][::-1]}
+    hub.add_repo(WEIGHTS_ID, updated)  # the repo moved on
+    assert _commit(hub) != first_commit
+    served = hub.recorder.app
+    hub.recorder.app = CutOff(served, "model.safetensors")  # and the network fails mid-download
+    with pytest.raises(UpstreamError):
+        weights.download_weights(config, repo_id=WEIGHTS_ID, target_dir=target)
+    assert folder_files(target) == before  # nothing was taken away: the old weights still work
+    assert not list(target.rglob("*.incomplete"))
+    assert weights.check_weights(target).files == len(WEIGHTS)
+
+    hub.recorder.app = served
+    got = weights.download_weights(config, repo_id=WEIGHTS_ID, target_dir=target)
+    assert got.downloaded == ("checksums.txt", "model.safetensors")
+    assert folder_files(target) == {**updated, "checksums.txt": checksums_text(updated).encode()}
+
+
+class CtrlC(ProgressListener):
+    """Presses Ctrl-C (SIGINT to the main thread) as soon as the first bytes of a file arrive."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._main = threading.main_thread().ident
+        self._lock = threading.Lock()
+
+    def file_advanced(self, path: str, n_bytes: int) -> None:
+        with self._lock:
+            if self.pressed or path == "checksums.txt":
+                return
+            self.pressed = True
+        assert self._main is not None
+        signal.pthread_kill(self._main, signal.SIGINT)
+
+
+def test_ctrl_c_stops_a_download_at_once(hub: WeightsHub, tmp_path: Path) -> None:
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is handled by something else here")
+    files = {f"part-{n}.bin": bytes([n]) * 1_000_000 for n in range(8)}
+    hub.add_repo(WEIGHTS_ID, files)
+    hub.recorder.app = Throttle(hub.recorder.app, delay=0.02)  # ~0.3 s per file
+    target = tmp_path / "w"
+    ctrl_c = CtrlC()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        weights.download_weights(
+            hub.config(max_workers=2), repo_id=WEIGHTS_ID, target_dir=target, progress=ctrl_c
+        )
+    assert ctrl_c.pressed
+    assert time.monotonic() - started < 5
+    fetched = [p for p in downloads(hub) if not p.endswith("/checksums.txt")]
+    assert len(fetched) <= 2  # the two being fetched; none of the queued ones was started
+    assert not list(target.rglob("*.incomplete"))
+    assert len(folder_files(target)) <= 2

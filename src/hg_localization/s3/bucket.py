@@ -6,24 +6,35 @@ is aborted by the manager when the server can still be reached. An upload that a
 left behind is aborted by :meth:`Bucket.abort_stale_uploads` on the next push.
 
 Each object carries its sha256 in its user metadata (``x-amz-meta-sha256``), so an incremental
-sync can compare without downloading, and a reader can verify what it got.
+sync can compare without downloading, and a reader can verify what it got. An upload reads each
+local file once: its sha256 is computed from the very bytes that are sent, and an upload whose
+bytes are not the recorded ones fails before the object is complete (:class:`_VerifyingReader`).
+
+Small shared objects (metadata objects, the public index) are changed read-modify-write with a
+condition (:meth:`Bucket.update_object`), so that concurrent writers never drop each other's work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import logging
-from collections.abc import Iterator, Sequence
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import StorageError
+from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError, StorageError
 from hg_localization.s3.client import BucketLocation, bucket_location, make_client, secret_of, transfer_config
 from hg_localization.s3.errors import (
     FOREIGN_ERRORS,
@@ -42,10 +53,25 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SHA256_METADATA = "sha256"
+#: How many times :meth:`Bucket.update_object` reads and writes again before giving up.
+MAX_UPDATE_ATTEMPTS = 12
+
+T = TypeVar("T")
 
 
 class WriteConflictError(StorageError):
     """A conditional write lost: someone else changed the object first (read it again, retry)."""
+
+
+class UnreadableSourceError(LocalFileError):
+    """A local file could not be read while it was being uploaded; its object was not written."""
+
+    def __init__(self, item: UploadItem, error: OSError) -> None:
+        super().__init__(
+            f"Could not read '{item.source}' ({item.label}) to upload it: {error.strerror or error}; "
+            "it was not uploaded."
+        )
+        self.item = item
 
 
 @dataclass(frozen=True)
@@ -166,9 +192,63 @@ class Bucket:
             raise self._translate(exc, f"write '{key}' to") from exc
         return answer["ETag"]
 
-    def delete(self, key: str) -> None:
-        with self.errors(f"delete '{key}' from"):
-            self.client.delete_object(Bucket=self.name, Key=key)
+    def update_object(
+        self,
+        key: str,
+        change: Callable[[bytes | None], tuple[T, bytes | None]],
+        *,
+        what: str,
+        hint: str | None = None,
+        attempts: int | None = None,
+    ) -> T:
+        """Read-modify-write ``key`` without losing a concurrent writer's change.
+
+        ``change`` gets the object's current content (None: there is none) and returns what to
+        hand back and the new content (None: leave the object as it is). The write is conditional
+        (``IfMatch`` the ETag read, ``IfNoneMatch: *`` when there was none); when someone else
+        wrote first, the object is read again and ``change`` asked again. ``change`` may raise to
+        refuse (nothing is written then). ``what`` names the object in the error raised when it
+        kept changing.
+        """
+        tries = attempts if attempts is not None else MAX_UPDATE_ATTEMPTS
+        for attempt in range(tries):
+            got = self.get_bytes(key)
+            current, etag = got if got is not None else (None, None)
+            result, data = change(current)
+            if data is None:
+                return result
+            try:
+                self.put_bytes(
+                    key,
+                    data,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    if_match=etag,
+                    if_none_match=etag is None,
+                )
+            except WriteConflictError:
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311 (jitter, not crypto)
+                continue
+            return result
+        raise StorageError(
+            f"Could not update {what} in {self.location.describe()}: "
+            f"it kept changing during {tries} attempts.",
+            hint=hint or "Run the command again.",
+        )
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Delete ``key``; with ``if_match`` only while it is the object read (else WriteConflictError)."""
+        args: dict[str, Any] = {"Bucket": self.name, "Key": key}
+        if if_match:
+            args["IfMatch"] = if_match
+        try:
+            self.client.delete_object(**args)
+        except FOREIGN_ERRORS as exc:
+            if if_match and (is_precondition_failed(exc) or is_not_found(exc)):
+                raise WriteConflictError(
+                    f"'{key}' in {self.location.describe()} changed meanwhile.",
+                    hint="Someone else is writing the same revision; run the command again.",
+                ) from exc
+            raise self._translate(exc, f"delete '{key}' from") from exc
 
     def list(self, prefix: str) -> Iterator[RemoteObject]:
         """Every object under ``prefix`` (keys and sizes; sha256 needs :meth:`head`)."""
@@ -193,25 +273,57 @@ class Bucket:
 
     # --- whole files, through the transfer manager ---------------------------------------------
     def upload_files(self, items: Sequence[UploadItem], progress: ProgressListener = SILENT) -> None:
+        """Upload each file, reading it once and checking its bytes against ``item.sha256``.
+
+        A file whose bytes are not the recorded ones raises :class:`IntegrityError`, a file that
+        cannot be read :class:`UnreadableSourceError`; in both cases its object is not completed.
+        """
         if not items:
             return
-        with create_transfer_manager(self.client, self.transfer) as manager:
-            futures = [
-                (
-                    item,
-                    manager.upload(
-                        str(item.source),
-                        self.name,
-                        item.key,
-                        extra_args={"Metadata": {SHA256_METADATA: item.sha256}},
-                        subscribers=[_Progress(progress, item.label, item.size)],
-                    ),
-                )
-                for item in items
-            ]
-            for item, future in futures:
-                with self.errors(f"upload '{item.label}' to"):
-                    future.result()
+        readers = [_VerifyingReader(item) for item in items]
+        try:
+            for reader in readers:
+                reader.check_size()
+            with create_transfer_manager(self.client, self.transfer) as manager:
+                futures = [
+                    (
+                        reader,
+                        manager.upload(
+                            cast(BinaryIO, reader),  # an io.BufferedIOBase, as the manager needs
+                            self.name,
+                            reader.item.key,
+                            extra_args={"Metadata": {SHA256_METADATA: reader.item.sha256}},
+                            subscribers=[_Progress(progress, reader.item.label, reader.item.size)],
+                        ),
+                    )
+                    for reader in readers
+                ]
+                for reader, future in futures:
+                    self._finish_upload(reader, future)
+        finally:
+            for reader in readers:
+                reader.close()
+
+    def _finish_upload(self, reader: _VerifyingReader, future: Any) -> None:
+        item = reader.item
+        try:
+            with self.errors(f"upload '{item.label}' to"):
+                future.result()
+        except Exception:
+            if reader.failure is None:
+                raise
+            # Ours, whatever boto3 made of it on the way. A PUT cut short by it is refused by S3,
+            # but some servers keep what arrived: whatever is under the key now is not the file.
+            with contextlib.suppress(StorageError):
+                self.delete(item.key)
+            raise reader.failure from None
+        if reader.failure is not None:
+            raise reader.failure
+        if not reader.verified:  # the bytes were not all read in order: check the file itself
+            sha256 = reader.hash_source()
+            if sha256 != item.sha256:
+                self.delete(item.key)
+                raise IntegrityError(str(item.source), item.sha256, sha256)
 
     def copy_objects(self, items: Sequence[CopyItem], progress: ProgressListener = SILENT) -> None:
         """Server-side copies (multipart for big objects); user metadata (the sha256) is kept."""
@@ -301,3 +413,125 @@ class _Progress(BaseSubscriber):
     def on_done(self, future: Any, **kwargs: Any) -> None:
         if self._started:
             self._listener.file_finished(self._label)
+
+
+class _VerifyingReader(io.BufferedIOBase):
+    """The file of an :class:`UploadItem`, as the transfer manager reads it, hashed on the way.
+
+    The bytes are hashed in order as they are first read (a retry that seeks back and reads
+    them again is not hashed twice). Reading the last byte checks the sha256: when it differs,
+    that read raises instead of returning the data, so the object is never completed (a PUT is
+    cut short; a multipart upload is aborted). Every read after a failure raises again, so a
+    retry cannot complete it either; :attr:`failure` keeps the error for the caller, whatever
+    boto3 wraps it in. The file is open only while it is being read (many files may be queued).
+    """
+
+    def __init__(self, item: UploadItem) -> None:
+        super().__init__()
+        self.item = item
+        self.failure: HGLocalizationError | None = None
+        self.verified = False
+        self._hasher = hashlib.sha256()
+        self._hashed = 0
+        self._position = 0
+        self._handle: io.BufferedReader | None = None
+        self._lock = threading.Lock()
+
+    def check_size(self) -> None:
+        """Before anything is sent: the file is there and has the recorded size."""
+        try:
+            size = self.item.source.stat().st_size
+        except OSError as exc:
+            raise UnreadableSourceError(self.item, exc) from exc
+        if size != self.item.size:
+            raise IntegrityError(
+                str(self.item.source), f"{self.item.size} bytes", f"{size} bytes", algorithm="size"
+            )
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.item.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self._lock:
+            if self.failure is not None:
+                raise self.failure
+            remaining = self.item.size - self._position
+            wanted = remaining if size is None or size < 0 else min(size, remaining)
+            if wanted <= 0:
+                self._release()
+                return b""
+            data = self._read_at(self._position, wanted)
+            if len(data) < wanted:  # the file shrank since check_size
+                raise self._failed(
+                    IntegrityError(
+                        str(self.item.source), f"{self.item.size} bytes", "fewer bytes", algorithm="size"
+                    )
+                )
+            self._hash(self._position, data)
+            self._position += len(data)
+            if self._position >= self.item.size:
+                self._release()
+            return data
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def close(self) -> None:
+        with self._lock:
+            self._release()
+        super().close()
+
+    def hash_source(self) -> str:
+        """The sha256 of the whole file, read again (only when the upload did not read it in order)."""
+        try:
+            with self.item.source.open("rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            raise UnreadableSourceError(self.item, exc) from exc
+
+    def _read_at(self, position: int, size: int) -> bytes:
+        try:
+            if self._handle is None:
+                self._handle = self.item.source.open("rb")
+            self._handle.seek(position)
+            return self._handle.read(size)
+        except OSError as exc:
+            raise self._failed(UnreadableSourceError(self.item, exc)) from exc
+
+    def _hash(self, position: int, data: bytes) -> None:
+        """Extend the running sha256 with the bytes not hashed yet; check it at the last byte."""
+        if position > self._hashed:
+            return  # a jump ahead: this upload cannot be hashed in order (hash_source checks it)
+        fresh = data[self._hashed - position :]
+        if not fresh:
+            return
+        self._hasher.update(fresh)
+        self._hashed += len(fresh)
+        if self._hashed < self.item.size:
+            return
+        actual = self._hasher.hexdigest()
+        if actual != self.item.sha256:
+            raise self._failed(IntegrityError(str(self.item.source), self.item.sha256, actual))
+        self.verified = True
+
+    def _failed(self, error: HGLocalizationError) -> HGLocalizationError:
+        """Remember ``error`` (every later read raises it too) and let go of the file."""
+        self.failure = error
+        self._release()
+        return error
+
+    def _release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

@@ -21,7 +21,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import InvalidInputError
+from hg_localization.errors import InvalidInputError, StorageError
 from hg_localization.s3.keys import BucketKeys
 
 if TYPE_CHECKING:
@@ -91,14 +91,38 @@ def make_client(config: HGLocalizationConfig) -> S3Client:
         region_name=_region(config.s3_region, config.s3_endpoint_url),
     )
     botocore_config = _botocore_config(config.s3_endpoint_url, config.max_workers)
-    return session.client("s3", endpoint_url=config.s3_endpoint_url, config=botocore_config)
+    return _client(session, config.s3_endpoint_url, botocore_config, secret=secret)
 
 
 def anonymous_client(endpoint_url: str | None, region: str | None = None) -> S3Client:
     """An UNSIGNED client: what anyone without credentials can do."""
     session = boto3.session.Session(region_name=_region(region, endpoint_url))
     cfg = _botocore_config(endpoint_url, 4).merge(Config(signature_version=UNSIGNED))
-    return session.client("s3", endpoint_url=endpoint_url, config=cfg)
+    return _client(session, endpoint_url, cfg)
+
+
+def _client(
+    session: boto3.session.Session, endpoint_url: str | None, cfg: Config, *, secret: str | None = None
+) -> S3Client:
+    """The S3 client; a malformed endpoint URL is a StorageError that says what it must look like.
+
+    (botocore accepts any scheme when the client is made, and fails at the first request;
+    without one it raises a bare ValueError.)
+    """
+    if endpoint_url is None or urlsplit(endpoint_url).scheme.lower() in ("http", "https"):
+        try:
+            return session.client("s3", endpoint_url=endpoint_url, config=cfg)
+        except ValueError as exc:  # "Invalid endpoint: http://" (no host), for instance
+            if endpoint_url is None or not str(exc).startswith("Invalid endpoint"):
+                raise
+    shown = _shown_endpoint(endpoint_url or "")
+    if secret:
+        shown = shown.replace(secret, "**********")
+    raise StorageError(
+        f"The S3 endpoint URL '{shown}' is not valid: it must start with http:// or https://, "
+        "followed by the server's host (and port), e.g. http://localhost:8333.",
+        hint="Check HGLOC_S3_ENDPOINT_URL (leave it unset for AWS S3).",
+    )
 
 
 def transfer_config(max_workers: int) -> TransferConfig:
@@ -118,6 +142,13 @@ def _without_userinfo(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def _shown_endpoint(url: str) -> str:
+    """An endpoint URL as it may be shown, even a malformed one: ``user:pass@`` is never shown."""
+    if "://" in url:
+        return _without_userinfo(url)
+    return "***@" + url.rsplit("@", 1)[1] if "@" in url else url
 
 
 def _region(region: str | None, endpoint_url: str | None) -> str | None:

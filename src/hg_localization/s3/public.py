@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
 from hg_localization.ids import RepoType
-from hg_localization.s3.bucket import Bucket, WriteConflictError
+from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.catalog import IndexEntry, read_manifest
 from hg_localization.store.manifest import RevisionManifest
 
@@ -170,29 +168,25 @@ def add_to_public_index(bucket: Bucket, manifest: RevisionManifest) -> PublicInd
     repo_type = manifest.repo_type
     entry = IndexEntry.from_manifest(manifest.model_copy(update={"public": True}))
     key = bucket.location.keys.public_index_key(repo_type)
-    for attempt in range(MAX_INDEX_ATTEMPTS):
-        got = bucket.get_bytes(key)
-        etag: str | None = None
+
+    def change(current: bytes | None) -> tuple[PublicIndex, bytes]:
         try:
-            if got is None:
+            if current is None:
                 index = rebuild_public_index(bucket, repo_type)
             else:
-                etag = got[1]
-                index = parse_public_index(got[0], repo_type, where=f"'{key}'")
+                index = parse_public_index(current, repo_type, where=f"'{key}'")
         except StorageError as exc:  # damaged: rebuild from the public metadata objects
             logger.warning("%s Rebuilding it from the public metadata objects.", exc.message)
             index = rebuild_public_index(bucket, repo_type)
         updated = index.with_entry(entry)
-        try:
-            bucket.put_bytes(key, updated.to_bytes(), if_match=etag, if_none_match=etag is None)
-        except WriteConflictError:
-            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311 (jitter, not crypto)
-            continue
-        return updated
-    raise StorageError(
-        f"Could not update the public index of {bucket.location.describe()}: "
-        f"it kept changing during {MAX_INDEX_ATTEMPTS} attempts.",
+        return updated, updated.to_bytes()
+
+    return bucket.update_object(
+        key,
+        change,
+        what="the public index",
         hint="Retry the command; the public files themselves are in place.",
+        attempts=MAX_INDEX_ATTEMPTS,
     )
 
 
@@ -214,17 +208,14 @@ def rebuild_public_index(bucket: Bucket, repo_type: RepoType) -> PublicIndex:
 
 def write_rebuilt_public_index(bucket: Bucket, repo_type: RepoType) -> PublicIndex:
     """Replace the public index by a scan of the public metadata objects (conditionally, too)."""
-    key = bucket.location.keys.public_index_key(repo_type)
-    for attempt in range(MAX_INDEX_ATTEMPTS):
-        got = bucket.get_bytes(key)
+
+    def change(_current: bytes | None) -> tuple[PublicIndex, bytes]:
         index = rebuild_public_index(bucket, repo_type)
-        etag = got[1] if got else None
-        try:
-            bucket.put_bytes(key, index.to_bytes(), if_match=etag, if_none_match=etag is None)
-        except WriteConflictError:
-            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311
-            continue
-        return index
-    raise StorageError(
-        f"Could not rewrite the public index of {bucket.location.describe()}: it kept changing."
+        return index, index.to_bytes()
+
+    return bucket.update_object(
+        bucket.location.keys.public_index_key(repo_type),
+        change,
+        what="the public index",
+        attempts=MAX_INDEX_ATTEMPTS,
     )

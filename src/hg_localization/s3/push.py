@@ -3,33 +3,43 @@
 The order is what keeps readers safe::
 
     abort multipart uploads a dead run left behind (older than STALE_UPLOAD_AGE)
+    [the bucket has a later-fetched commit] refuse: an old store never moves a branch back
     [a branch moved] the old commit's metadata object is deleted before its objects are overwritten
     private data objects           (only those not already identical)
     private metadata object        after its data: until it is there, the revision does not exist
     private index entry
     [--make-public] bucket policy → public data objects (server-side copies)
-                    → public metadata object → public index (conditional write)
+                    → public metadata object → public index
                     → private metadata and entry again, now saying "public"
 
 A reader trusts a revision only when its metadata object exists, so a push killed at any point
 leaves either the previous complete revision or nothing; a re-run skips what already arrived.
-Local files are hashed before they are sent, so a damaged local copy never poisons the bucket.
+Local files are hashed as they are sent (one read), and an object whose bytes are not those the
+local metadata records is never completed, so a damaged local copy never poisons the bucket.
+
+Metadata objects are shared by everyone who pushes the revision: each is written with a
+condition on what was read (:meth:`Bucket.update_object`), and merged again with whatever
+another push wrote meanwhile, so that concurrent pushes never drop each other's files. The
+caller holds the local store's lock on the revision, so its folder does not change meanwhile.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from hg_localization.errors import IntegrityError, InvalidInputError
 from hg_localization.ids import RepoType, parse_repo_id
-from hg_localization.integrity.hashing import hash_file
 from hg_localization.s3 import catalog, public
-from hg_localization.s3.bucket import Bucket, RemoteObject, UploadItem
+from hg_localization.s3.bucket import Bucket, RemoteObject, UnreadableSourceError, UploadItem
 from hg_localization.s3.keys import KeySpace
-from hg_localization.s3.sync import RevisionPlan, plan_private, plan_public, wanted_objects
+from hg_localization.s3.sync import (
+    RevisionPlan,
+    merge_manifests,
+    plan_private,
+    plan_public,
+    wanted_objects,
+)
 from hg_localization.store.local_store import StoredRevision
 from hg_localization.store.manifest import RevisionManifest
 from hg_localization.usecases.progress import SILENT, ProgressListener
@@ -73,23 +83,21 @@ def push_revision(
         keys.private.revision_prefix(local.repo_type, repo_id, local.revision), STALE_UPLOAD_AGE
     )
 
-    remote = _remote_manifest(bucket, local, public=False)
+    remote, etag = _remote_manifest(bucket, local, public=False)
+    # The plan refuses (NewerInBucketError) when the bucket holds a later-fetched commit.
     plan = plan_private(local, stored.path, remote, gather(bucket, local, keys.private), keys.private)
-    _check_local_files(stored, plan.uploads)
-    _withdraw_other_commit(bucket, remote, local, plan.metadata_key, bool(plan.uploads))
-    bucket.upload_files(plan.uploads, progress)
-    if plan.write_metadata:
-        _put_manifest(bucket, plan.metadata_key, plan.manifest)
-    catalog.write_entry(bucket, plan.manifest)
+    _withdraw_other_commit(bucket, remote, etag, local, plan.metadata_key, bool(plan.uploads))
+    _upload(bucket, stored, plan.uploads, progress)
+    recorded, written = _record(bucket, plan.metadata_key, local)
+    catalog.write_entry(bucket, recorded)
 
     copied = 0
-    is_public = plan.manifest.public
+    is_public = recorded.public
     if make_public:
         copied = _publish(bucket, local, progress)
         if not is_public:  # only now is it true: say so in the private metadata too
-            shared = plan.manifest.model_copy(update={"public": True})
-            _put_manifest(bucket, plan.metadata_key, shared)
-            catalog.write_entry(bucket, shared)
+            recorded, _ = _record(bucket, plan.metadata_key, local.model_copy(update={"public": True}))
+            catalog.write_entry(bucket, recorded)
             is_public = True
     return PushReport(
         repo_type=local.repo_type,
@@ -100,7 +108,7 @@ def push_revision(
         uploaded_files=len(plan.uploads),
         uploaded_bytes=plan.upload_bytes,
         skipped_files=len(plan.skipped),
-        metadata_written=plan.write_metadata,
+        metadata_written=written,
         public_files_copied=copied,
         public_url=public_url if is_public else None,
         aborted_uploads=aborted,
@@ -134,20 +142,55 @@ def _publish(bucket: Bucket, local: RevisionManifest, progress: ProgressListener
     keys = bucket.location.keys
     public.ensure_public_policy(bucket)
     shared = local.model_copy(update={"public": True})
-    remote = _remote_manifest(bucket, shared, public=True)
+    remote, etag = _remote_manifest(bucket, shared, public=True)
     existing = gather(bucket, shared, keys.public)
     plan: RevisionPlan = plan_public(shared, remote, existing, keys.private, keys.public)
-    _withdraw_other_commit(bucket, remote, shared, plan.metadata_key, bool(plan.copies))
+    _withdraw_other_commit(bucket, remote, etag, shared, plan.metadata_key, bool(plan.copies))
     bucket.copy_objects(plan.copies, progress)
-    if plan.write_metadata:
-        _put_manifest(bucket, plan.metadata_key, plan.manifest)
-    public.add_to_public_index(bucket, plan.manifest)
+    recorded, _ = _record(bucket, plan.metadata_key, shared)
+    public.add_to_public_index(bucket, recorded)
     return len(plan.copies)
+
+
+def _upload(
+    bucket: Bucket, stored: StoredRevision, uploads: tuple[UploadItem, ...], progress: ProgressListener
+) -> None:
+    """Upload the planned files (each checked against its recorded sha256 as it is read)."""
+    try:
+        bucket.upload_files(uploads, progress)
+    except (UnreadableSourceError, IntegrityError) as exc:  # the local copy, not the bucket
+        manifest = stored.manifest
+        command = "download-model" if manifest.repo_type == "model" else f"download-{manifest.repo_type}"
+        exc.hint = (
+            "The local copy is damaged or unreadable; localize it again: hg-localization "
+            f"{command} {manifest.repo_id} --revision {manifest.revision} --force"
+        )
+        raise
+
+
+def _record(bucket: Bucket, key: str, local: RevisionManifest) -> tuple[RevisionManifest, bool]:
+    """Write what the metadata object must say now that ``local``'s files are in place.
+
+    Conditional on the object read, and merged again with whatever another push wrote
+    meanwhile; refused (NewerInBucketError) when that is a later-fetched commit. Returns what the
+    object says and whether it was written.
+    """
+    repo_id = parse_repo_id(local.repo_id)
+
+    def change(current: bytes | None) -> tuple[tuple[RevisionManifest, bool], bytes | None]:
+        remote = _parsed(current, local, key)
+        merged = merge_manifests(remote, local)
+        if remote is not None and remote.to_json() == merged.to_json():
+            return (remote, False), None
+        return (merged, True), merged.to_json().encode()
+
+    return bucket.update_object(key, change, what=f"the metadata object of '{repo_id}' at '{local.revision}'")
 
 
 def _withdraw_other_commit(
     bucket: Bucket,
     remote: RevisionManifest | None,
+    etag: str | None,
     local: RevisionManifest,
     metadata_key: str,
     overwrites: bool,
@@ -156,38 +199,37 @@ def _withdraw_other_commit(
 
     Delete the old commit's metadata object first, so that until the new one is written the
     revision simply does not exist in the bucket (readers go to the Hub) instead of an old
-    metadata object vouching for a mix of old and new files.
+    metadata object vouching for a mix of old and new files. Only the object that was read is
+    deleted: when another push changed it meanwhile, this one stops (WriteConflictError).
     """
     if remote is not None and remote.commit != local.commit and overwrites:
-        bucket.delete(metadata_key)
+        bucket.delete(metadata_key, if_match=etag)
 
 
-def _remote_manifest(bucket: Bucket, manifest: RevisionManifest, *, public: bool) -> RevisionManifest | None:
-    """The bucket's metadata object for this revision; a damaged one counts as absent (ours replaces it)."""
+def _remote_manifest(
+    bucket: Bucket, manifest: RevisionManifest, *, public: bool
+) -> tuple[RevisionManifest | None, str | None]:
+    """The bucket's metadata object for this revision, and its ETag; a damaged one counts as absent."""
+    keys = bucket.location.keys
+    space = keys.public if public else keys.private
+    key = space.metadata_key(manifest.repo_type, parse_repo_id(manifest.repo_id), manifest.revision)
+    got = bucket.get_bytes(key)
+    if got is None:
+        return None, None
+    return _parsed(got[0], manifest, key), got[1]
+
+
+def _parsed(data: bytes | None, manifest: RevisionManifest, key: str) -> RevisionManifest | None:
+    """A metadata object read from the bucket, checked; a damaged one counts as absent (ours replaces it)."""
+    if data is None:
+        return None
     try:
-        return catalog.read_manifest(
-            bucket, manifest.repo_type, parse_repo_id(manifest.repo_id), manifest.revision, public=public
+        return catalog.parse_manifest(
+            data,
+            manifest.repo_type,
+            parse_repo_id(manifest.repo_id),
+            manifest.revision,
+            where=f"metadata object '{key}'",
         )
     except InvalidInputError:
         return None
-
-
-def _put_manifest(bucket: Bucket, key: str, manifest: RevisionManifest) -> None:
-    data = manifest.to_json().encode()
-    bucket.put_bytes(key, data, sha256=hashlib.sha256(data).hexdigest())
-
-
-def _check_local_files(stored: StoredRevision, uploads: tuple[UploadItem, ...] | list[UploadItem]) -> None:
-    """Refuse to upload a local file that is not what its metadata file records."""
-    records: Mapping[str, str] = {f.path: f.sha256 for f in stored.manifest.files}
-    for item in uploads:
-        try:
-            digest = hash_file(item.source)
-        except FileNotFoundError:
-            raise InvalidInputError(
-                f"'{item.source}' is listed in the local metadata but missing; it was not uploaded.",
-                hint=f"Localize it again with --force: hg-localization download-model {stored.repo_id}",
-            ) from None
-        expected = records[item.label]
-        if digest.sha256 != expected or digest.size != item.size:
-            raise IntegrityError(str(item.source), expected, digest.sha256)

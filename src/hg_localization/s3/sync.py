@@ -11,7 +11,8 @@ Rules:
 - The bucket's copy of a revision never shrinks: when it holds the same commit, the new
   metadata object lists the union of both copies' files and selections (someone's
   ``--full-model`` push is not undone by someone else's metadata-only push). When it holds
-  another commit (a branch moved), ours replaces it.
+  another commit (a branch moved), ours replaces it, but only when ours was fetched later:
+  a push from an old store never moves a branch back (:class:`NewerInBucketError`).
 - The metadata object is rewritten only when what it must say differs from what it says.
 - The public copy lists only the files of the local revision being made public, plus those of
   an earlier public copy of the same commit: nothing else is ever exposed.
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from hg_localization.errors import StorageError
 from hg_localization.ids import RepoId, parse_repo_id
 from hg_localization.s3.bucket import CopyItem, RemoteObject, UploadItem
 from hg_localization.s3.keys import KeySpace
@@ -59,8 +62,37 @@ def identical(remote: RemoteObject | None, record: FileRecord) -> bool:
     return remote is not None and remote.size == record.size and remote.sha256 == record.sha256
 
 
+class NewerInBucketError(StorageError):
+    """The bucket holds another commit of the revision, fetched after the local copy was: pushing
+    the local copy would move the revision back, so it is refused."""
+
+    def __init__(self, remote: RevisionManifest, local: RevisionManifest) -> None:
+        command = "download-model" if local.repo_type == "model" else f"download-{local.repo_type}"
+        super().__init__(
+            f"The bucket has a newer commit of {local.repo_type} '{local.repo_id}' at '{local.revision}' "
+            f"({remote.commit[:12]}, fetched at {_shown(remote.fetched_at)}) than the local copy "
+            f"({local.commit[:12]}, fetched at {_shown(local.fetched_at)}); it was not replaced.",
+            hint="Update the local copy first, then sync again: hg-localization "
+            f"{command} {local.repo_id} --revision {local.revision} --force",
+        )
+        self.remote = remote
+        self.local = local
+
+
+def check_not_going_back(remote: RevisionManifest | None, local: RevisionManifest) -> None:
+    """Refuse to replace another commit of the revision that was fetched later than ``local``."""
+    if remote is None or remote.commit == local.commit:
+        return
+    if _utc(remote.fetched_at) > _utc(local.fetched_at):
+        raise NewerInBucketError(remote, local)
+
+
 def merge_manifests(remote: RevisionManifest | None, local: RevisionManifest) -> RevisionManifest:
-    """What the bucket's metadata object must say after ``local`` is pushed over ``remote``."""
+    """What the bucket's metadata object must say after ``local`` is pushed over ``remote``.
+
+    Raises :class:`NewerInBucketError` when ``remote`` is another, later-fetched commit.
+    """
+    check_not_going_back(remote, local)
     if remote is None or remote.commit != local.commit or remote.repo_id != local.repo_id:
         return local
     remote_files = {f.path: f for f in remote.files}
@@ -174,3 +206,12 @@ def _finish(
 
 def _repo_id(manifest: RevisionManifest) -> RepoId:
     return parse_repo_id(manifest.repo_id)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Comparable: a time without a zone (an old metadata file) is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _shown(moment: datetime) -> str:
+    return _utc(moment).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -165,10 +165,14 @@ class LocalStore:
 
     # --- writing -----------------------------------------------------------------------------
     def lock(self, repo_id: RepoId, revision: str) -> FileLock:
-        """A per-revision lock: a second process waits, then finds the work done."""
+        """A per-revision lock: a second process (or thread) waits, then finds the work done.
+
+        One instance per lock file in a process, so code that already holds it (a push inside a
+        localization) may take it again.
+        """
         path = self.layout.lock_file(repo_id, revision)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(path))
+        return FileLock(str(path), is_singleton=True)
 
     def open_staging(self, repo_id: RepoId, revision: str) -> Staging:
         """The staging folder for a localization (call under :meth:`lock`).

@@ -6,11 +6,14 @@ same bucket, with ``public_models.json`` and ``public_datasets.json`` as their p
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
-from hg_localization.ids import RepoType
+from hg_localization.errors import HGLocalizationError, InvalidInputError, NotLocalizedError, StorageError
+from hg_localization.ids import RepoId, RepoType, parse_repo_id
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.catalog import IndexEntry, Listing, list_entries, rebuild_entries
 from hg_localization.s3.client import bucket_location
@@ -18,11 +21,13 @@ from hg_localization.s3.errors import BucketUnreachableError
 from hg_localization.s3.keys import public_index_name
 from hg_localization.s3.public import parse_public_index, write_rebuilt_public_index
 from hg_localization.s3.public_reader import PublicReader
-from hg_localization.s3.push import PushReport
-from hg_localization.s3.team_cache import BucketCache
-from hg_localization.store.local_store import StoredRevision
+from hg_localization.s3.push import PushReport, push_revision
+from hg_localization.s3.team_cache import BucketCache, mark_public_locally
+from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.repos import find_local_revision, local_store
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ def sync_revision_to_bucket(
     progress: ProgressListener = SILENT,
 ) -> PushReport:
     """Push one complete local revision (incrementally); with ``make_public`` share it too."""
-    return bucket_cache(config).sync(stored, make_public=make_public, progress=progress)
+    return _push_locked(bucket_cache(config), config, stored, make_public=make_public, progress=progress)
 
 
 def sync_local_repo(
@@ -81,7 +86,7 @@ def sync_all_local(
     for stored in local_store(config, repo_type).iter_revisions():
         manifest = stored.manifest
         try:
-            report = cache.sync(stored, make_public=make_public, progress=progress)
+            report = _push_locked(cache, config, stored, make_public=make_public, progress=progress)
         except HGLocalizationError as exc:
             results.append(SyncResult(manifest.repo_id, manifest.revision, error=exc))
             if isinstance(exc, BucketUnreachableError):
@@ -89,6 +94,54 @@ def sync_all_local(
             continue
         results.append(SyncResult(manifest.repo_id, manifest.revision, report=report))
     return results
+
+
+def _push_locked(
+    cache: BucketCache,
+    config: HGLocalizationConfig,
+    stored: StoredRevision,
+    *,
+    make_public: bool,
+    progress: ProgressListener,
+) -> PushReport:
+    """Push ``stored`` while holding its revision's lock: no localization changes the folder meanwhile.
+
+    The folder is read again under the lock (a localization may have replaced it since it was
+    found). Marking the local copy public takes the lock itself, so it comes after.
+    """
+    manifest = stored.manifest
+    store = local_store(config, manifest.repo_type)
+    repo_id = parse_repo_id(manifest.repo_id)
+    with _revision_lock(store, repo_id, manifest.revision):
+        current = store.get(repo_id, manifest.revision)
+        if current is None:
+            raise NotLocalizedError(manifest.repo_id, manifest.revision, manifest.repo_type)
+        report = push_revision(
+            cache.bucket, current, make_public=make_public, public_url=cache.public_url, progress=progress
+        )
+    if make_public and not current.manifest.public:
+        mark_public_locally(config, current)
+    return report
+
+
+@contextmanager
+def _revision_lock(store: LocalStore, repo_id: RepoId, revision: str) -> Iterator[None]:
+    """The store's lock on the revision; without it when this user cannot write the store.
+
+    A read-only store (a shared mount, say) can still be pushed: every uploaded byte is checked
+    against the local metadata anyway, so a push without the lock never sends another file.
+    """
+    try:
+        lock = store.lock(repo_id, revision)
+        lock.acquire()
+    except OSError as exc:
+        logger.warning("Could not lock %s at %s (%s); pushing without the lock.", repo_id, revision, exc)
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def list_bucket_repos(config: HGLocalizationConfig, repo_type: RepoType, *, rebuild: bool = False) -> Listing:

@@ -10,7 +10,13 @@ A weights folder (``models/<repo name>`` by default)::
 
 Every file is checked twice over: against the Hub's own sums while it streams (LFS sha256 or git
 blob id, in :class:`HubClient`), then against the repo's ``checksums.txt`` when it has one. A
-file that fails either check is deleted; nothing that failed stays in place looking valid.
+file that fails either check is deleted; nothing that failed stays in place looking valid. A
+file already there that is not the wanted one (the repo moved on) stays until its verified
+replacement takes its place (``os.replace``): a download that fails or is interrupted never
+leaves less than there was.
+
+Ctrl-C stops a download at once: queued files are not started, and the files being fetched
+stop at their next chunk (their partial files are deleted).
 
 A re-run trusts a file whose size and mtime are those recorded when it was last proven, and
 hashes it again only with ``verify=True``.
@@ -51,6 +57,13 @@ from hg_localization.usecases.weights_state import Proven, WeightsState
 
 LOCK_FILENAME = ".hg_localization_weights.lock"
 DEFAULT_TARGET_PARENT = Path("models")
+#: After Ctrl-C, how long the downloads already running get to stop (they stop at their next chunk).
+ABORT_GRACE_SECONDS = 2.0
+
+
+class _Aborted(BaseException):
+    """Raised in a download thread after Ctrl-C. A BaseException, like KeyboardInterrupt, so that
+    no ``except Exception`` on the way reports it as a failed download."""
 
 
 def default_target_dir(repo_id: str | RepoId) -> Path:
@@ -154,7 +167,8 @@ def _download_locked(
         if finished:
             files = {path: proven for path, (_, proven) in outcomes.items()}
         else:  # keep what this run proved, so the next run does not hash it again
-            files = {**previous.files, **{path: proven for path, (_, proven) in fetcher.done.items()}}
+            proven_now = fetcher.proven_so_far()
+            files = {**previous.files, **{path: proven for path, (_, proven) in proven_now.items()}}
         record = WeightsState(str(remote.repo_id), remote.commit, files, complete=finished)
         record.save(target)
     fetched = tuple(sorted(p for p, (how, _) in outcomes.items() if how == "fetched"))
@@ -210,6 +224,8 @@ class _Fetcher:
         self._count_lock = threading.Lock()
         #: What has been proven so far (kept even when another file fails).
         self.done: dict[str, Outcome] = {}
+        #: Set on Ctrl-C: the download threads stop at their next chunk.
+        self._aborted = threading.Event()
 
     # --- checksums.txt: read first, put in place last -------------------------------------------
     def checksums_file(self, listing: RemoteFile) -> Checksums:
@@ -220,7 +236,7 @@ class _Fetcher:
             self._listing_kept = self._local_copy(listing, final)
             if self._listing_kept is not None:
                 return read_checksums(final, source=source)
-            final.unlink()
+            # another version: it stays, describing the files beside it, until the new one is placed
         self._progress.file_started(listing.path, listing.size)
         try:
             self._hub.download(
@@ -246,29 +262,55 @@ class _Fetcher:
     def fetch_all(self, wanted: list[RemoteFile], workers: int) -> dict[str, Outcome]:
         if not wanted:
             return {}
-        with ThreadPoolExecutor(max_workers=min(workers, len(wanted)), thread_name_prefix="hgloc-w") as pool:
-            futures: dict[str, Future[Outcome]] = {f.path: pool.submit(self._one, f) for f in wanted}
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(wanted)), thread_name_prefix="hgloc-w")
+        futures: dict[str, Future[Outcome]] = {}
+        try:
+            for remote in wanted:
+                futures[remote.path] = pool.submit(self._one, remote)
             done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()
-            errors = [e for e in (f.exception() for f in done) if e is not None]
-            if errors:
-                integrity = [e for e in errors if isinstance(e, IntegrityError)]
-                raise (integrity or errors)[0]
-            return {path: future.result() for path, future in futures.items()}
+            pool.shutdown(wait=True)  # the files being fetched when one failed finish, and are kept
+        except BaseException:  # Ctrl-C: stop now, not after every queued file
+            self._abort(pool, list(futures.values()))
+            raise
+        errors = [e for e in (f.exception() for f in done) if e is not None]
+        if errors:
+            integrity = [e for e in errors if isinstance(e, IntegrityError)]
+            raise (integrity or errors)[0]
+        return {path: future.result() for path, future in futures.items()}
+
+    def _abort(self, pool: ThreadPoolExecutor, futures: list[Future[Outcome]]) -> None:
+        """Queued files never start; running downloads stop at their next chunk (waited for, briefly,
+        so that their partial files are gone before the folder's lock is released)."""
+        self._aborted.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait([f for f in futures if not f.cancelled()], timeout=ABORT_GRACE_SECONDS)
+
+    def proven_so_far(self) -> dict[str, Outcome]:
+        with self._count_lock:
+            return dict(self.done)
+
+    def _check_aborted(self) -> None:
+        if self._aborted.is_set():
+            raise _Aborted
+
+    def _advance(self, path: str, n_bytes: int) -> None:
+        self._check_aborted()
+        self._progress.file_advanced(path, n_bytes)
 
     def _expected_sha256(self, remote: RemoteFile) -> str | None:
         listed = self.checksums.get(remote.path) if self.checksums else None
         return listed or remote.lfs_sha256
 
     def _one(self, remote: RemoteFile) -> Outcome:
+        self._check_aborted()
         final = self._target / remote.path
         if final.is_file():
             kept = self._local_copy(remote, final)
             if kept is not None:
-                self.done[remote.path] = ("present", kept)
-                return ("present", kept)
-            final.unlink()  # stale or corrupt: it must not stay looking valid
+                return self._proved(remote.path, ("present", kept))
+            # not the wanted file: it stays until the verified new one replaces it (os.replace)
         partial = _partial(final)
         self._progress.file_started(remote.path, remote.size)
         try:
@@ -278,7 +320,7 @@ class _Fetcher:
                 self._remote.commit,
                 remote,
                 partial,
-                on_progress=lambda n: self._progress.file_advanced(remote.path, n),
+                on_progress=lambda n: self._advance(remote.path, n),
             )
             listed = self.checksums.get(remote.path) if self.checksums else None
             if listed is not None and digest.sha256 != listed:
@@ -290,8 +332,11 @@ class _Fetcher:
             raise
         finally:
             self._progress.file_finished(remote.path)
-        outcome: Outcome = ("fetched", _proven(final, digest.sha256, remote))
-        self.done[remote.path] = outcome
+        return self._proved(remote.path, ("fetched", _proven(final, digest.sha256, remote)))
+
+    def _proved(self, path: str, outcome: Outcome) -> Outcome:
+        with self._count_lock:
+            self.done[path] = outcome
         return outcome
 
     def _local_copy(self, remote: RemoteFile, path: Path) -> Proven | None:
