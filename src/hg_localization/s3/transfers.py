@@ -1,0 +1,205 @@
+"""What moves between the store and the bucket: transfer items, and the reader that verifies uploads.
+
+An upload reads each local file once: :class:`VerifyingReader` computes its sha256 from the very
+bytes boto3 sends, and an upload whose bytes are not the recorded ones fails before the object is
+complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s3transfer.subscribers import BaseSubscriber
+
+from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError
+from hg_localization.usecases.progress import ProgressListener
+
+
+class UnreadableSourceError(LocalFileError):
+    """A local file could not be read while it was being uploaded; its object was not written."""
+
+    def __init__(self, item: UploadItem, error: OSError) -> None:
+        super().__init__(
+            f"Could not read '{item.source}' ({item.label}) to upload it: {error.strerror or error}; "
+            "it was not uploaded."
+        )
+        self.item = item
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    key: str
+    size: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    source: Path
+    key: str
+    size: int
+    sha256: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    source_key: str
+    key: str
+    size: int
+    label: str
+
+
+@dataclass(frozen=True)
+class DownloadItem:
+    key: str
+    target: Path
+    size: int
+    label: str
+
+
+class TransferProgress(BaseSubscriber):
+    """Forwards the transfer manager's byte counts to a ProgressListener."""
+
+    def __init__(self, listener: ProgressListener, label: str, size: int) -> None:
+        self._listener = listener
+        self._label = label
+        self._size = size
+        self._started = False
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        if not self._started:
+            self._started = True
+            self._listener.file_started(self._label, self._size)
+        self._listener.file_advanced(self._label, bytes_transferred)
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        if self._started:
+            self._listener.file_finished(self._label)
+
+
+class VerifyingReader(io.BufferedIOBase):
+    """The file of an :class:`UploadItem`, as the transfer manager reads it, hashed on the way.
+
+    The bytes are hashed in order as they are first read (a retry that seeks back and reads
+    them again is not hashed twice). Reading the last byte checks the sha256: when it differs,
+    that read raises instead of returning the data, so the object is never completed (a PUT is
+    cut short; a multipart upload is aborted). Every read after a failure raises again, so a
+    retry cannot complete it either; :attr:`failure` keeps the error for the caller, whatever
+    boto3 wraps it in. The file is open only while it is being read (many files may be queued).
+    """
+
+    def __init__(self, item: UploadItem) -> None:
+        super().__init__()
+        self.item = item
+        self.failure: HGLocalizationError | None = None
+        self.verified = False
+        self._hasher = hashlib.sha256()
+        self._hashed = 0
+        self._position = 0
+        self._handle: io.BufferedReader | None = None
+        self._lock = threading.Lock()
+
+    def check_size(self) -> None:
+        """Before anything is sent: the file is there and has the recorded size."""
+        try:
+            size = self.item.source.stat().st_size
+        except OSError as exc:
+            raise UnreadableSourceError(self.item, exc) from exc
+        if size != self.item.size:
+            raise IntegrityError(
+                str(self.item.source), f"{self.item.size} bytes", f"{size} bytes", algorithm="size"
+            )
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.item.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self._lock:
+            if self.failure is not None:
+                raise self.failure
+            remaining = self.item.size - self._position
+            wanted = remaining if size is None or size < 0 else min(size, remaining)
+            if wanted <= 0:
+                self._release()
+                return b""
+            data = self._read_at(self._position, wanted)
+            if len(data) < wanted:  # the file shrank since check_size
+                raise self._failed(
+                    IntegrityError(
+                        str(self.item.source), f"{self.item.size} bytes", "fewer bytes", algorithm="size"
+                    )
+                )
+            self._hash(self._position, data)
+            self._position += len(data)
+            if self._position >= self.item.size:
+                self._release()
+            return data
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def close(self) -> None:
+        with self._lock:
+            self._release()
+        super().close()
+
+    def hash_source(self) -> str:
+        """The sha256 of the whole file, read again (only when the upload did not read it in order)."""
+        try:
+            with self.item.source.open("rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            raise UnreadableSourceError(self.item, exc) from exc
+
+    def _read_at(self, position: int, size: int) -> bytes:
+        try:
+            if self._handle is None:
+                self._handle = self.item.source.open("rb")
+            self._handle.seek(position)
+            return self._handle.read(size)
+        except OSError as exc:
+            raise self._failed(UnreadableSourceError(self.item, exc)) from exc
+
+    def _hash(self, position: int, data: bytes) -> None:
+        """Extend the running sha256 with the bytes not hashed yet; check it at the last byte."""
+        if position > self._hashed:
+            return  # a jump ahead: this upload cannot be hashed in order (hash_source checks it)
+        fresh = data[self._hashed - position :]
+        if not fresh:
+            return
+        self._hasher.update(fresh)
+        self._hashed += len(fresh)
+        if self._hashed < self.item.size:
+            return
+        actual = self._hasher.hexdigest()
+        if actual != self.item.sha256:
+            raise self._failed(IntegrityError(str(self.item.source), self.item.sha256, actual))
+        self.verified = True
+
+    def _failed(self, error: HGLocalizationError) -> HGLocalizationError:
+        """Remember ``error`` (every later read raises it too) and let go of the file."""
+        self.failure = error
+        self._release()
+        return error
+
+    def _release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
