@@ -17,14 +17,12 @@ from botocore.config import Config
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import IntegrityError, StorageError, UpstreamError
 from hg_localization.ids import parse_repo_id
-from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3 import push
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.client import bucket_location
 from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
-from hg_localization.store.manifest import FileRecord
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 from hg_localization.usecases.progress import ProgressListener
@@ -32,6 +30,7 @@ from hg_localization.usecases.progress import ProgressListener
 from .conftest import ADMIN_KEY, ADMIN_SECRET, READER_SECRET, bucket_config, free_ports
 from .test_sync import big_revision
 from helpers.cli import run, use_in_cli
+from helpers.stored import publish_one_file
 
 SECRET = "Sup3r-S3cret-Value-never-print-me"
 
@@ -239,21 +238,8 @@ def test_a_moved_branch_never_shows_the_old_commit_over_new_files(
 
 def _moved_branch(team: HGLocalizationConfig, stored: Any, *, commit: str) -> Any:
     """The same revision name at another commit, with other bytes, published into the store."""
-    store = model_store(team)
-    repo_id = parse_repo_id(stored.manifest.repo_id)
     data = hashlib.sha256(b"moved").digest() * (stored.manifest.files[0].size // 32)
-    staging = store.open_staging(repo_id, stored.manifest.revision)
-    staging.path.mkdir(parents=True)
-    staging.final_path("model.safetensors").write_bytes(data)
-    record = FileRecord(
-        path="model.safetensors",
-        local_path="model.safetensors",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        git_sha1=git_blob_sha1(data),
-        lfs=True,
-    )
-    return store.publish(staging, stored.manifest.model_copy(update={"commit": commit, "files": [record]}))
+    return publish_one_file(team, data, commit=commit, revision=stored.manifest.revision)
 
 
 def test_a_local_file_that_cannot_be_read_is_named_with_how_to_repair_the_copy(

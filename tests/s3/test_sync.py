@@ -18,19 +18,18 @@ import pytest
 import hg_localization
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
-from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.push import push_revision
 from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.local_store import StoredRevision
-from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
 from hg_localization.usecases.progress import ProgressListener
 
 from helpers.cli import CliRun, run
+from helpers.stored import publish_one_file
 
 BERT_PREFIX = "team/models/hgloc-test/tiny-bert/main/"
 
@@ -123,30 +122,7 @@ def test_the_python_api_reports_success_and_failure(team: HGLocalizationConfig, 
 
 def big_revision(tmp_path: Path, team: HGLocalizationConfig, size: int) -> StoredRevision:
     """A local revision with one file of ``size`` bytes, written straight into the store."""
-    store = model_store(team)
-    repo_id = parse_repo_id("hgloc-test/big-model")
-    data = hashlib.sha256(b"seed").digest() * (size // 32)
-    staging = store.open_staging(repo_id, "main")
-    staging.path.mkdir(parents=True)
-    staging.final_path("model.safetensors").write_bytes(data)
-    manifest = RevisionManifest(
-        repo_id=str(repo_id),
-        repo_type="model",
-        revision="main",
-        commit="b" * 40,
-        selections=[Selection(full=True)],
-        files=[
-            FileRecord(
-                path="model.safetensors",
-                local_path="model.safetensors",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                git_sha1=git_blob_sha1(data),
-                lfs=True,
-            )
-        ],
-    )
-    return store.publish(staging, manifest)
+    return publish_one_file(team, hashlib.sha256(b"seed").digest() * (size // 32), commit="b" * 40)
 
 
 def test_big_files_go_multipart_with_progress_and_come_back_verified(
@@ -301,30 +277,9 @@ def revision_at(
     config: HGLocalizationConfig, commit: str, fetched_at: datetime, *, seed: bytes
 ) -> StoredRevision:
     """``hgloc-test/big-model`` at ``main`` in this store: one 64 KiB file, at ``commit``, fetched then."""
-    store = model_store(config)
-    repo_id = parse_repo_id("hgloc-test/big-model")
-    data = hashlib.sha256(seed).digest() * 2048
-    staging = store.open_staging(repo_id, "main")
-    staging.path.mkdir(parents=True, exist_ok=True)
-    staging.final_path("model.safetensors").write_bytes(data)
-    record = FileRecord(
-        path="model.safetensors",
-        local_path="model.safetensors",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        git_sha1=git_blob_sha1(data),
-        lfs=True,
+    return publish_one_file(
+        config, hashlib.sha256(seed).digest() * 2048, commit=commit, fetched_at=fetched_at
     )
-    manifest = RevisionManifest(
-        repo_id=str(repo_id),
-        repo_type="model",
-        revision="main",
-        commit=commit,
-        selections=[Selection(full=True)],
-        files=[record],
-        fetched_at=fetched_at,
-    )
-    return store.publish(staging, manifest)
 
 
 def test_a_sync_from_an_old_store_never_moves_a_branch_back(
