@@ -23,7 +23,6 @@ for _name in list(os.environ):
 _SESSION_HF_HOME = Path(tempfile.mkdtemp(prefix="hgloc-tests-hf-home-"))
 
 from helpers.servers import DEAD_ENDPOINT, PRIVATE_TOKEN, HubServer, run_server  # noqa: E402
-from helpers.weights_fixtures import WeightsHub, serve_weights_hub  # noqa: E402
 
 
 def _hub_client_environment(hf_home: Path) -> dict[str, str]:
@@ -41,12 +40,15 @@ def _hub_client_environment(hf_home: Path) -> dict[str, str]:
 
 os.environ.update(_hub_client_environment(_SESSION_HF_HOME))
 
+# Only now: the server modules may import huggingface_hub, which reads the variables above once.
 import pytest  # noqa: E402
 
 from hg_localization.demo.sample_repos import SampleRepos, write_sample_repos  # noqa: E402
 from hg_localization.server.app import create_app  # noqa: E402
 from hg_localization.server.auth import ServerTokens  # noqa: E402
 from hg_localization.server.repo_source import RepoSource  # noqa: E402
+
+from helpers.weights_fixtures import WeightsHub, serve_weights_hub  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,5 +1,8 @@
 """Configuration: fields, HGLOC_* variables, token precedence, secrets that hide themselves."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,4 +74,114 @@ def test_the_cli_reports_a_bad_setting_without_a_traceback(
     monkeypatch.setenv("HGLOC_MAX_WORKERS", "lots")
     assert main(["list-local-models"]) == 2
     err = capsys.readouterr().err
-    assert "max_workers" in err and "Traceback" not in err
+    assert "HGLOC_MAX_WORKERS" in err and "Traceback" not in err
+
+
+# --- URL settings: checked whole, named as they were set ---------------------------------------------
+
+
+def test_a_bad_hf_endpoint_is_reported_before_huggingface_hub_fails_on_it(tmp_path: Path) -> None:
+    """huggingface_hub reads HF_ENDPOINT when it is imported: every command used to die in a traceback."""
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:99999", "HGLOC_MODELS_STORE_PATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "hg_localization.cli", "list-local-models"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (
+        "HF_ENDPOINT: 'http://127.0.0.1:99999' has a port that is not a number from 0 to 65535" in done.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("HF_ENDPOINT", "http://127.0.0.1:99999", "has a port that is not a number from 0 to 65535"),
+        ("HF_ENDPOINT", "http://[::1", "an IPv6 address goes in brackets"),
+        ("HF_ENDPOINT", "http://", "has no host name"),
+        ("HGLOC_HF_ENDPOINT", "http://::1", "has no host name"),
+        ("HGLOC_HF_ENDPOINT", "http://hub:port", "has a port that is not a number"),
+        ("HGLOC_PUBLIC_URL", "https://[::1/public", "an IPv6 address goes in brackets"),
+        ("HGLOC_S3_ENDPOINT_URL", "http://[::1", "an IPv6 address goes in brackets"),
+        ("HGLOC_S3_ENDPOINT_URL", "http://127.0.0.1:70000", "has a port that is not a number"),
+        ("HGLOC_S3_ENDPOINT_URL", "http://bad_host:9000", "has a host name S3 clients refuse"),
+        ("HGLOC_S3_REGION", "us east 1", "is not a region name"),
+        ("HGLOC_S3_REGION", "../eu", "is not a region name"),
+    ],
+)
+def test_a_bad_setting_is_exit_2_naming_the_variable_that_was_set(
+    variable: str, value: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HGLOC_S3_BUCKET_NAME", "team-bucket")
+    monkeypatch.setenv(variable, value)
+    code = main(["list-s3-models"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    message = err.splitlines()[0]
+    assert message.startswith("Error: The configuration is not valid:")
+    assert f" {variable}: " in message and says in message
+    assert "Unexpected error" not in err and "Traceback" not in err
+    assert f"Fix or unset {variable}" in err
+
+
+def test_hf_endpoint_is_checked_even_when_hgloc_hf_endpoint_wins(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HGLOC_HF_ENDPOINT", "http://127.0.0.1:8000")
+    monkeypatch.setenv("HF_ENDPOINT", "http://[::1")
+    assert main(["list-local-models"]) == 2
+    assert "HF_ENDPOINT: 'http://[::1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://127.0.0.1:8000", "https://hub.example.com", "http://[::1]:8000/", "http://h-1.example:0/x"],
+)
+def test_good_urls_are_accepted(value: str) -> None:
+    config = HGLocalizationConfig(hf_endpoint=value, s3_endpoint_url=value, public_url=value)
+    assert config.hf_endpoint == value.rstrip("/")
+
+
+def test_a_url_setting_never_shows_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HGLOC_S3_ENDPOINT_URL", "http://admin:S3-PASSWORD-x1@127.0.0.1:99999")
+    with pytest.raises(InvalidInputError) as caught:
+        load_config()
+    assert "S3-PASSWORD-x1" not in str(caught.value)
+    assert "http://***@127.0.0.1:99999" in caught.value.message
+
+
+# --- secrets: refused when blank-laden, never repeated --------------------------------------------
+
+SECRET = "hf_FAKEtokenConfig0123456789"
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "HF_TOKEN",
+        "HGLOC_HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HGLOC_AWS_SECRET_ACCESS_KEY",
+        "HGLOC_AWS_ACCESS_KEY_ID",
+    ],
+)
+@pytest.mark.parametrize("value", [SECRET + "\r", SECRET + "\n", f" {SECRET}", f"{SECRET[:8]} {SECRET[8:]}"])
+def test_a_secret_with_a_blank_or_control_character_is_refused_without_showing_it(
+    variable: str, value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code = main(["list-local-models"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert f"{variable}: contains a space, a line break or another control character" in err
+    assert SECRET[:8] not in out + err and SECRET[8:] not in out + err
+
+
+def test_a_validation_error_from_the_constructor_never_repeats_a_secret() -> None:
+    with pytest.raises(ValueError) as caught:
+        HGLocalizationConfig(hf_token=SECRET + "\r", aws_secret_access_key=f"x {SECRET}")
+    assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)

@@ -110,10 +110,12 @@ def test_actionlint_passes() -> None:
     lint(tool("actionlint"), str(WORKFLOW))
 
 
-def test_the_workflow_is_dispatched_by_hand_with_the_three_inputs() -> None:
+def test_the_workflow_is_dispatched_by_hand_with_its_inputs_the_tag_optional() -> None:
     triggers = workflow().get("on") or workflow()[True]  # YAML 1.1 reads a bare `on` as true
     assert set(triggers) == {"workflow_dispatch"}
-    assert set(triggers["workflow_dispatch"]["inputs"]) == {"repo_id", "weights_path", "commit_message"}
+    inputs = triggers["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"repo_id", "weights_path", "commit_message", "tag"}
+    assert inputs["tag"]["required"] is False
     assert workflow()["permissions"] == {"contents": "read"}
 
 
@@ -127,6 +129,8 @@ def test_inputs_and_secrets_reach_scripts_only_through_env() -> None:
     assert upload["env"]["REPO_ID"] == "${{ inputs.repo_id }}"
     assert upload["env"]["WEIGHTS_PATH"] == "${{ inputs.weights_path }}"
     assert upload["env"]["COMMIT_MESSAGE"] == "${{ inputs.commit_message }}"
+    assert upload["env"]["TAG"] == "${{ inputs.tag }}"
+    assert '--tag "$TAG"' in upload["run"]
     assert any("GITHUB_STEP_SUMMARY" in step.get("run", "") for step in steps())
 
 

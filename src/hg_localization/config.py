@@ -2,7 +2,15 @@
 
 ``HGLocalizationConfig`` takes its fields from keyword arguments, then ``HGLOC_*`` environment
 variables, then a ``.env`` file in the working directory, then defaults. Secrets are
-``SecretStr`` so they print as ``**********`` and never reach a log, a table or the store.
+``SecretStr`` so they print as ``**********`` and never reach a log, a table or the store; every
+configuration registers them with :mod:`hg_localization.redact`, which masks them in anything
+shown. A token or key with a space or a control character in it (a pasted line break) is
+refused, without being repeated in the message.
+
+Every URL setting is checked whole (scheme, host, port, brackets around an IPv6 address), and a
+bad setting is an :class:`InvalidInputError` that names the variable that was actually set
+(``HF_ENDPOINT`` when that is where the value came from). ``HF_ENDPOINT`` is also read by
+huggingface_hub when it is imported: :func:`check_environment` checks it before that happens.
 
 The Hub token is read from ``HF_TOKEN`` then ``HUGGING_FACE_HUB_TOKEN`` (huggingface_hub's own
 precedence); when neither is set, huggingface_hub's stored login is used (``hf auth login``).
@@ -11,15 +19,19 @@ precedence); when neither is set, huggingface_hub's stored login is used (``hf a
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hg_localization.errors import InvalidInputError
-from hg_localization.redact import url_without_userinfo
+from hg_localization.redact import redact, register_secret
 
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_WEIGHTS_REPO_ID = "MASSIVEMAGNETICS/SongBloom-weights"
@@ -39,6 +51,7 @@ class HGLocalizationConfig(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         validate_default=True,
+        hide_input_in_errors=True,  # a ValidationError never repeats a token or a URL's password
     )
 
     # --- the local store -------------------------------------------------------------------
@@ -56,6 +69,8 @@ class HGLocalizationConfig(BaseSettings):
         repr=False,
     )
     max_workers: int = Field(default=8, ge=1, le=64)
+    #: Seconds without a byte from the Hub before a request fails (and is retried, a few times).
+    download_timeout: float = Field(default=30.0, gt=0, le=3600)
 
     # --- the team bucket -------------------------------------------------------------------
     s3_bucket_name: str | None = None
@@ -74,14 +89,50 @@ class HGLocalizationConfig(BaseSettings):
     @field_validator("hf_endpoint")
     @classmethod
     def _strip_endpoint(cls, value: str) -> str:
-        return value.rstrip("/")
+        return value.rstrip("/") or DEFAULT_HF_ENDPOINT
 
     @field_validator("hf_endpoint", "s3_endpoint_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{url_without_userinfo(value)!r} must start with http:// or https://")
+        if value:
+            problem = url_problem(value)
+            if problem:
+                raise ValueError(f"{redact(value)!r} {problem}")
         return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _s3_host(cls, value: str | None) -> str | None:
+        # botocore's own rule: a DNS name (letters, digits, '-', '.') or an IP address.
+        host = urlsplit(value).hostname if value else None
+        if host and not (_DNS_NAME_RE.match(host.rstrip(".")) or _is_ip_address(host)):
+            raise ValueError(f"{redact(value or '')!r} has a host name S3 clients refuse ({host!r})")
+        return value
+
+    @field_validator("hf_token", "aws_secret_access_key", "aws_access_key_id", mode="before")
+    @classmethod
+    def _no_blanks(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and _BLANK_OR_CONTROL_RE.search(text):
+            raise ValueError(
+                "contains a space, a line break or another control character (a copy-paste slip?); "
+                "it was not used"
+            )
+        return value
+
+    @field_validator("s3_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value and not _REGION_RE.match(value):
+            raise ValueError(f"{value[:80]!r} is not a region name (letters, digits and '-', e.g. us-east-1)")
+        return value
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> HGLocalizationConfig:
+        register_secret(self.token)
+        if self.aws_secret_access_key is not None:
+            register_secret(self.aws_secret_access_key.get_secret_value())
+        return self
 
     @field_validator("s3_data_prefix")
     @classmethod
@@ -128,14 +179,83 @@ class HGLocalizationConfig(BaseSettings):
 
 
 def load_config(config: HGLocalizationConfig | None = None) -> HGLocalizationConfig:
-    """The given config, or one read from the environment now; a bad setting is a clear error."""
+    """The given config, or one read from the environment now; a bad setting is a clear error.
+
+    Raises :class:`InvalidInputError` naming each bad variable (never repeating a secret).
+    """
+    check_environment()
     if config is not None:
         return config
     try:
         return HGLocalizationConfig()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        named = [(_variable_of(e["loc"]), _reason(e["msg"])) for e in exc.errors(include_input=False)]
+        problems = "; ".join(f"{name}: {reason}" for name, reason in named)
+        variables = ", ".join(dict.fromkeys(name for name, _ in named))
         raise InvalidInputError(
-            f"The configuration is not valid: {problems}",
-            hint="Check the HGLOC_* environment variables and the .env file.",
+            f"The configuration is not valid: {problems}.",
+            hint=f"Fix or unset {variables} (in the environment or the .env file).",
         ) from None
+
+
+def check_environment() -> None:
+    """Refuse a bad ``HF_ENDPOINT`` before huggingface_hub is imported (which reads it, and fails).
+
+    Checked even when ``HGLOC_HF_ENDPOINT`` is set, since huggingface_hub reads ``HF_ENDPOINT``.
+    """
+    value = os.environ.get("HF_ENDPOINT")
+    problem = url_problem(value) if value else None
+    if problem:
+        raise InvalidInputError(
+            f"The configuration is not valid: HF_ENDPOINT: {redact(value or '')!r} {problem}.",
+            hint="Fix or unset HF_ENDPOINT: huggingface_hub reads it, even when HGLOC_HF_ENDPOINT is set.",
+        )
+
+
+def url_problem(value: str) -> str | None:
+    """What is wrong with an ``http(s)://host[:port]`` setting, in words; None when it is fine."""
+    if not value.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if _BLANK_OR_CONTROL_RE.search(value):
+        return "contains a space or a control character"
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "is not a valid URL (an IPv6 address goes in brackets: http://[::1]:8000)"
+    if not parts.hostname:
+        return "has no host name (e.g. http://localhost:8000; an IPv6 address goes in brackets)"
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        return "has a port that is not a number from 0 to 65535"
+    return None
+
+
+_BLANK_OR_CONTROL_RE = re.compile(r"[\s\x00-\x1f\x7f]")
+_REGION_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+_DNS_NAME_RE = re.compile(r"^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))$", re.IGNORECASE)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _variable_of(loc: tuple[int | str, ...]) -> str:
+    """The environment variable a bad value came from (the one that is set), else its main name."""
+    key = str(loc[0]) if loc else ""
+    fields = HGLocalizationConfig.model_fields
+    for field, info in fields.items():
+        alias = info.validation_alias
+        names = [str(a) for a in alias.choices] if isinstance(alias, AliasChoices) else []
+        names = names or [f"HGLOC_{field.upper()}"]
+        if key == field or key.upper() in (n.upper() for n in names):
+            return next((n for n in names if n in os.environ), names[0])
+    return key
+
+
+def _reason(message: str) -> str:
+    return message.removeprefix("Value error, ")

@@ -22,7 +22,7 @@ REPO_TYPES: tuple[RepoType, ...] = ("model", "dataset")
 NO_NAMESPACE_FOLDER = "_"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$")
-_COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_REVISION_LENGTH = 200
 _MAX_PATH_LENGTH = 1024
@@ -97,12 +97,48 @@ def validate_revision(value: object) -> str:
             raise InvalidInputError(f"The revision {value!r} is not a valid branch, tag or commit name.")
     if any(c in value for c in " ~^:?*[") or "@{" in value or ".." in value:
         raise InvalidInputError(f"The revision {value!r} is not a valid branch, tag or commit name.")
+    if not value.isascii() and not _is_utf8(value):  # a lone surrogate: no folder or URL can hold it
+        raise InvalidInputError(f"The revision {value!r} is not valid text (a lone surrogate).")
+    return value
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def validate_ref_name(value: object, kind: str = "tag") -> str:
+    """Validate the name of a new tag or branch: a valid revision that can only ever mean that ref.
+
+    Refuses what :func:`validate_revision` refuses, plus ``refs/…`` names (``refs/pr/1`` is a pull
+    request, ``refs/heads/main`` would shadow a branch) and 40-hex names (read as commit ids).
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"The {kind} name is empty.", hint="Give a name such as v1.0.")
+    try:
+        value.encode("utf-8")  # a lone surrogate (JSON "\udcff") can name no folder
+        validate_revision(value)
+    except (InvalidInputError, UnicodeEncodeError):
+        raise InvalidInputError(
+            f"The {kind} name {value!r} is not valid: no '..', spaces, control characters, "
+            "'~^:?*[', '@{', or a segment that starts with '.' or ends with '.lock'.",
+            hint="Use letters, digits, '.', '-', '_' and '/', e.g. v1.0.",
+        ) from None
+    if value.lower().startswith("refs/") or value in ("HEAD", "@"):
+        raise InvalidInputError(f"The {kind} name {value!r} is reserved.", hint="Give a name such as v1.0.")
+    if is_commit_sha(value.lower()):
+        raise InvalidInputError(
+            f"The {kind} name {value!r} looks like a commit id.", hint="Give a name such as v1.0."
+        )
     return value
 
 
 def is_commit_sha(revision: str) -> bool:
     """True when ``revision`` is a full 40-hex commit id (the only form clients treat as a commit)."""
-    return bool(_COMMIT_RE.match(revision))
+    return bool(_COMMIT_RE.fullmatch(revision))
 
 
 def revision_folder(revision: str) -> str:

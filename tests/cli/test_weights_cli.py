@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +254,93 @@ def test_the_scripts_take_the_same_flags_and_upload_works_with_xet_left_on(
     )
     assert done.returncode == 0, done.stderr
     assert folder_files(tmp_path / "back") == {**WEIGHTS, "checksums.txt": checksums_text(WEIGHTS).encode()}
+
+
+# --- releases, model cards, one repo per folder ----------------------------------------------------------
+
+
+def test_upload_with_tags_shows_the_card_then_names_tag_and_commit_and_both_releases_download(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {k: v for k, v in WEIGHTS.items() if k != "README.md"}
+    write_folder(Path("weights_to_upload"), files)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", hub.write_token)
+    code, out, err = run(
+        capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes", "--tag", "v1.0", "--tag-message", "first"
+    )
+    assert code == 0, err
+    v1_url = out.strip()
+    v1 = v1_url.rsplit("/", 1)[-1]
+    assert "README.md (a model card: the folder has none; --no-card skips it)" in err
+    assert "The model card (README.md) that will be added:" in err
+    assert "  | license: other  # a placeholder" in err
+    assert "(computed when uploading)" in err
+    assert "The new commit will be tagged v1.0." in err
+    assert f"in one commit, {v1}, tagged v1.0." in one_line(err)
+
+    v2_files = {**files, "model.safetensors": files["model.safetensors"][::-1]}
+    write_folder(Path("weights_to_upload"), v2_files)
+    code, out, err = run(capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes", "--tag", "v2.0")
+    assert code == 0, err
+    v2 = out.strip().rsplit("/", 1)[-1]
+    assert f"in one commit, {v2}, tagged v2.0." in one_line(err)
+
+    code, _, err = run(capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes", "--tag", "v1.0")
+    assert code == 2
+    assert "already has a tag 'v1.0'" in one_line(err)
+
+    for tag, wanted, commit in (("v1.0", files, v1), ("v2.0", v2_files, v2)):
+        code, out, err = run(
+            capsys, "download-weights", "--repo-id", WEIGHTS_ID, "-r", tag, "--target-dir", tag
+        )
+        assert code == 0, err
+        assert f"{WEIGHTS_ID} ({tag} @ {commit[:12]})" in one_line(err)
+        got = folder_files(Path(tag))
+        assert got.pop("README.md").startswith(b"---\nlicense: other")
+        assert got == {**wanted, "checksums.txt": checksums_text(wanted).encode()}
+        code, _, err = run(capsys, "verify-weights", "--target-dir", tag)
+        assert code == 0, err
+        assert f"({WEIGHTS_ID} {tag} @ {commit[:12]}) are complete" in one_line(err)
+
+
+def test_no_card_and_a_hostile_tag(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_folder(Path("weights_to_upload"), {"w.bin": b"w" * 10})
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", hub.write_token)
+    code, _, err = run(capsys, "upload-weights", "--repo-id", "team/t", "--yes", "--tag", "../../v1")
+    assert code == 2
+    assert "The tag name '../../v1' is not valid" in one_line(err)
+    assert hub.recorder.requests == []
+    code, _, err = run(capsys, "upload-weights", "--repo-id", "team/t", "--yes", "--no-card")
+    assert code == 0, err
+    assert "model card" not in err
+    assert set(folder_files(hub.revision_dir("team/t"))) == {"w.bin", "checksums.txt"}
+
+
+def test_the_repair_hint_works_when_pasted_and_the_old_one_cannot_mix_repos(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.add_repo("team/a", WEIGHTS)
+    hub.add_repo("team/default", {"other.bin": b"o" * 100})
+    monkeypatch.setenv("HGLOC_WEIGHTS_REPO_ID", "team/default")
+    assert run(capsys, "download-weights", "--repo-id", "team/a", "--target-dir", "dl")[0] == 0
+    listing = Path("dl/checksums.txt").read_bytes()
+    Path("dl/model.safetensors").write_bytes(b"corrupt")
+
+    code, _, err = run(capsys, "verify-weights", "--target-dir", "dl")
+    assert code == 5
+    hint = err.split("Download them again: ", 1)[1].splitlines()[0].strip()
+    assert hint == "hg-localization download-weights --repo-id team/a --target-dir dl"
+
+    code, _, err = run(capsys, "download-weights", "--target-dir", "dl")  # the old hint, pasted
+    assert code == 2
+    assert "dl holds the weights of team/a" in one_line(err)
+    assert Path("dl/checksums.txt").read_bytes() == listing
+    assert run(capsys, "verify-weights", "--target-dir", "dl")[0] == 5  # never "complete" by mistake
+
+    code, _, err = run(capsys, *shlex.split(hint)[1:])  # the new hint, pasted
+    assert code == 0, err
+    code, _, err = run(capsys, "verify-weights", "--target-dir", "dl")
+    assert code == 0, err
+    assert folder_files(Path("dl")) == {**WEIGHTS, "checksums.txt": checksums_text(WEIGHTS).encode()}

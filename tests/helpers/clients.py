@@ -17,7 +17,13 @@ CLIENT_TIMEOUT = 180
 
 
 def run_python(
-    code: str, *, endpoint: str, token: str | None = None, env: dict[str, str] | None = None
+    code: str,
+    *,
+    endpoint: str,
+    token: str | None = None,
+    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    args: list[str] | None = None,
 ) -> str:
     """Run ``code`` in a new interpreter with ``HF_ENDPOINT=endpoint``; return its stdout.
 
@@ -29,7 +35,7 @@ def run_python(
     if token is not None:
         child_env["HF_TOKEN"] = token
     completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [python, "-c", textwrap.dedent(code), *(args or [])],
         env=child_env,
         capture_output=True,
         text=True,
@@ -49,6 +55,16 @@ def run_python_json(
 ) -> Any:
     """Like :func:`run_python` for code whose last line of output is one JSON document."""
     output = run_python(code, endpoint=endpoint, token=token, env=env)
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines, "The client printed nothing."
+    return json.loads(lines[-1])
+
+
+def run_python_json_with(
+    python: str, code: str, args: list[str], *, endpoint: str, env: dict[str, str] | None = None
+) -> Any:
+    """Like :func:`run_python_json`, with another interpreter (another client version) and arguments."""
+    output = run_python(code, endpoint=endpoint, env=env, python=python, args=args)
     lines = [line for line in output.splitlines() if line.strip()]
     assert lines, "The client printed nothing."
     return json.loads(lines[-1])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,16 +139,18 @@ class KillAtFirstByte(ProgressListener):
             self.server.kill()
 
 
-def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_completes(
+def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_resumes_it(
     team: HGLocalizationConfig,
     s3: Any,
     tmp_path: Path,
     teammate: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The re-run completes the upload the dead run began: the parts that arrived are not sent again."""
     monkeypatch.setattr(s3_client, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
     monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
-    stored = big_revision(tmp_path, team, 24 * 1024 * 1024)
+    data = random.Random(7).randbytes(26 * 1024 * 1024)  # 6 parts, each different
+    stored = publish_one_file(team, data, commit="b" * 40)
     killer = KillAtFirstByte(s3)
     with pytest.raises(StorageError, match="cannot be reached"):
         BucketCache(team).sync(stored, progress=killer)
@@ -165,17 +167,31 @@ def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_completes
     admin = s3.client("admin")
     assert admin.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads")  # the dead run's
 
-    monkeypatch.setattr(push, "STALE_UPLOAD_AGE", timedelta(0))
-    report = BucketCache(team).sync(stored)
-    assert report.uploaded_files == 1 and report.metadata_written and report.aborted_uploads >= 1
+    cache = BucketCache(team)
+    sent_parts = count_calls(cache, "UploadPart")
+    report = cache.sync(stored)
+    assert report.uploaded_files == 1 and report.metadata_written
+    assert report.resumed_parts >= 1 and report.resumed_bytes == report.resumed_parts * 5 * 1024 * 1024
+    assert len(sent_parts) == 6 - report.resumed_parts  # the parts already there were not sent again
     assert not admin.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads")
+    head = admin.head_object(Bucket=bucket, Key=prefix + "model.safetensors")
+    assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
 
     outcome = localize_model("hgloc-test/big-model", config=bob, full=True)
     assert outcome.status == "from_bucket"
-    assert (outcome.stored.path / "model.safetensors").read_bytes() == (
-        stored.path / "model.safetensors"
-    ).read_bytes()
+    assert (outcome.stored.path / "model.safetensors").read_bytes() == data
     assert model_store(bob).get(parse_repo_id("hgloc-test/big-model"), "main") is not None
+
+
+def count_calls(cache: BucketCache, operation: str) -> list[int]:
+    """The part numbers (or 0) of every ``operation`` request the cache's client sends from now on."""
+    calls: list[int] = []
+
+    def record(params: dict[str, Any], **kwargs: Any) -> None:
+        calls.append(int(params.get("PartNumber", 0)))
+
+    cache.bucket.client.meta.events.register(f"provide-client-params.s3.{operation}", record)
+    return calls
 
 
 def test_the_metadata_object_is_written_after_every_data_object(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hg_localization.server.routing import ApiRoute, LfsBatchRoute, ListRoute, ResolveRoute, parse
 
@@ -139,3 +143,32 @@ def test_the_catalogue_routes() -> None:
 )
 def test_unknown_shapes_are_not_routes(raw_path: str) -> None:
     assert parse(raw_path) is None
+
+
+# --- properties: no input crashes the parser, and what a client encodes comes back ---------------
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)))  # what quote() can encode
+_SEGMENT = _TEXT.filter(lambda s: s and "/" not in s)
+
+
+@given(st.text())
+def test_no_path_crashes_the_parser(raw_path: str) -> None:
+    route = parse(raw_path)
+    assert route is None or isinstance(route, ApiRoute | ResolveRoute | ListRoute | LfsBatchRoute)
+
+
+@given(st.lists(st.sampled_from(["api", "models", "datasets", "resolve", "tree", "refs", "%2F", "%00", ""])))
+def test_no_arrangement_of_route_words_crashes_the_parser(segments: list[str]) -> None:
+    parse("/" + "/".join(segments))
+
+
+@given(revision=_TEXT.filter(bool), path=st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join))
+def test_an_encoded_revision_and_path_come_back_as_sent(revision: str, path: str) -> None:
+    """What huggingface_hub sends: the revision as one segment (``quote(rev, safe="")``), the path quoted."""
+    encoded = quote(revision, safe="")
+    assert parse(f"/org/name/resolve/{encoded}/{quote(path)}") == ResolveRoute(
+        "model", "org/name", revision, path
+    )
+    assert parse(f"/api/datasets/org/data/tree/{encoded}/{quote(path, safe='')}") == ApiRoute(
+        "dataset", "org/data", "tree", revision, path.strip("/")
+    )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hg_localization.ids import parse_repo_id
+from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.layout import METADATA_FILENAME, StoreLayout
-from hg_localization.store.local_store import LocalStore
+from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 
 COMMIT = "a" * 40
@@ -66,6 +69,45 @@ def test_a_corrupt_metadata_file_is_ignored_not_fatal(tmp_path: Path) -> None:
     stage(store, "main", **{"config.json": "{}"})
     (tmp_path / "org" / "model" / "main" / METADATA_FILENAME).write_text("{not json")
     assert list(store.iter_revisions()) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (b"\xff\xfe\x00garbage", "is not valid"),
+        (b"[" * 50_000 + b"]" * 50_000, "is not valid"),
+        (manifest("v1").to_json().encode(), "describes model 'org/model' at 'v1', not the folder"),
+        (manifest().to_json().replace("org/model", "org/other").encode(), "describes model 'org/other'"),
+        (None, "cannot be read"),
+    ],
+)
+def test_a_damaged_revision_is_never_used_but_is_found_by_a_scan(
+    tmp_path: Path, damage: bytes | None, reason: str
+) -> None:
+    store = LocalStore(tmp_path, "model")
+    repo = parse_repo_id("org/model")
+    stage(store, "main", **{"config.json": "{}"})
+    stage(store, "v2", **{"config.json": "{}"})
+    metadata = tmp_path / "org" / "model" / "main" / METADATA_FILENAME
+    if damage is None:
+        metadata.unlink()
+        metadata.mkdir()  # a folder where the file should be: reading it fails
+    else:
+        metadata.write_bytes(damage)
+
+    assert store.get(repo, "main") is None
+    assert [r.manifest.revision for r in store.revisions_of(repo)] == ["v2"]
+    assert [r.manifest.revision for r in store.iter_revisions()] == ["v2"]
+    damaged = store.inspect(repo, "main")
+    assert isinstance(damaged, DamagedRevision) and reason in damaged.reason
+    assert damaged.hint == (
+        "The next download of it replaces it: hg-localization download-model org/model --revision main "
+        "(add --full-model if it held every file)"
+    )
+    assert [type(found).__name__ for found in store.scan()] == ["DamagedRevision", "StoredRevision"]
+
+    stage(store, "main", **{"config.json": "{}"})  # the next localization swaps in a good folder
+    assert store.get(repo, "main") is not None and all(isinstance(f, StoredRevision) for f in store.scan())
 
 
 def test_publishing_again_replaces_the_old_files(tmp_path: Path) -> None:

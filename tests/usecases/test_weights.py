@@ -104,7 +104,7 @@ def test_upload_skips_hidden_files_and_folders_and_names_them(hub: WeightsHub, t
             "sub/ok.txt": b"ok",
         },
     )
-    plan = weights_upload.plan_upload(source)
+    plan = weights_upload.plan_upload(source, card=False)
     assert [f.path for f in plan.files] == ["sub/ok.txt", "w.bin"]
     assert plan.skipped == (".cache/", ".env", "sub/.hidden")
     assert plan.total_bytes == 12
@@ -467,3 +467,173 @@ def test_ctrl_c_stops_a_download_at_once(hub: WeightsHub, tmp_path: Path) -> Non
     assert len(fetched) <= 2  # the two being fetched; none of the queued ones was started
     assert not list(target.rglob("*.incomplete"))
     assert len(folder_files(target)) <= 2
+
+
+# --- releases: upload with a tag, download a tag --------------------------------------------------
+
+V2_WEIGHTS = {**WEIGHTS, "model.safetensors": WEIGHTS["model.safetensors"][::-1]}
+
+
+def test_upload_with_a_tag_twice_then_download_both_releases_bit_for_bit(
+    hub: WeightsHub, tmp_path: Path
+) -> None:
+    config = hub.config(token=hub.write_token)
+    source = write_folder(tmp_path / "src", WEIGHTS)
+    first = weights_upload.upload_weights(
+        config, weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag="v1.0", tag_message="first"
+    )
+    write_folder(source, V2_WEIGHTS)
+    second = weights_upload.upload_weights(
+        config, weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag="v2.0"
+    )
+    assert (first.tag, second.tag) == ("v1.0", "v2.0")
+    assert first.commit_oid != second.commit_oid
+    assert [p for _, p in hub.requests("POST") if "/tag/" in p] == [
+        f"/api/models/{WEIGHTS_ID}/tag/{first.commit_oid}",
+        f"/api/models/{WEIGHTS_ID}/tag/{second.commit_oid}",
+    ]
+
+    reader = hub.config(token=hub.read_token)
+    for tag, files, commit in (("v1.0", WEIGHTS, first.commit_oid), ("v2.0", V2_WEIGHTS, second.commit_oid)):
+        target = tmp_path / tag
+        got = weights.download_weights(reader, repo_id=WEIGHTS_ID, revision=tag, target_dir=target)
+        assert (got.revision, got.commit) == (tag, commit)
+        assert folder_files(target) == {**files, "checksums.txt": checksums_text(files).encode()}
+        check = weights.check_weights(target)
+        assert (check.repo_id, check.revision, check.commit) == (WEIGHTS_ID, tag, commit)
+
+
+def test_a_newer_tag_into_the_same_folder_moves_only_the_files_that_changed(
+    hub: WeightsHub, tmp_path: Path
+) -> None:
+    config = hub.config(token=hub.write_token)
+    source = write_folder(tmp_path / "src", WEIGHTS)
+    weights_upload.upload_weights(config, weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag="v1.0")
+    write_folder(source, V2_WEIGHTS)
+    weights_upload.upload_weights(config, weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag="v2.0")
+    target = tmp_path / "w"
+    weights.download_weights(hub.config(), repo_id=WEIGHTS_ID, revision="v1.0", target_dir=target)
+    hub.recorder.clear()
+
+    newer = weights.download_weights(hub.config(), repo_id=WEIGHTS_ID, revision="v2.0", target_dir=target)
+    assert newer.downloaded == ("checksums.txt", "model.safetensors")
+    assert sorted(p.rsplit("/", 1)[-1] for p in downloads(hub)) == ["checksums.txt", "model.safetensors"]
+    assert folder_files(target) == {**V2_WEIGHTS, "checksums.txt": checksums_text(V2_WEIGHTS).encode()}
+    assert weights.check_weights(target).revision == "v2.0"
+
+
+def test_an_existing_tag_is_refused_before_anything_is_hashed_or_sent(
+    hub: WeightsHub, tmp_path: Path
+) -> None:
+    config = hub.config(token=hub.write_token)
+    source = write_folder(tmp_path / "src", WEIGHTS)
+    weights_upload.upload_weights(config, weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag="v1.0")
+    write_folder(source, V2_WEIGHTS)
+    (source / "checksums.txt").unlink()
+    hub.recorder.clear()
+    with pytest.raises(InvalidInputError, match=r"already has a tag 'v1\.0'") as caught:
+        weights_upload.upload_weights(
+            config, weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag="v1.0"
+        )
+    assert "nothing was uploaded" in caught.value.message
+    assert hub.requests("POST") == [] and hub.requests("PUT") == []
+    assert not (source / "checksums.txt").exists()
+    assert (
+        folder_files(hub.revision_dir(WEIGHTS_ID, "v1.0"))["model.safetensors"]
+        == WEIGHTS["model.safetensors"]
+    )
+
+
+@pytest.mark.parametrize("tag", ["../v1", "refs/tags/v1", "v1..2", "v 1", "a" * 40, "main.lock"])
+def test_a_hostile_tag_name_is_refused_before_anything_is_sent(
+    hub: WeightsHub, tmp_path: Path, tag: str
+) -> None:
+    source = write_folder(tmp_path / "src", WEIGHTS)
+    with pytest.raises(InvalidInputError, match="tag name"):
+        weights_upload.upload_weights(
+            hub.config(token=hub.write_token), weights_upload.plan_upload(source), repo_id=WEIGHTS_ID, tag=tag
+        )
+    assert hub.recorder.requests == []
+
+
+def test_a_tag_and_a_pull_request_do_not_go_together(hub: WeightsHub, tmp_path: Path) -> None:
+    source = write_folder(tmp_path / "src", WEIGHTS)
+    with pytest.raises(InvalidInputError, match="--tag and --create-pr"):
+        weights_upload.upload_weights(
+            hub.config(token=hub.write_token),
+            weights_upload.plan_upload(source),
+            repo_id=WEIGHTS_ID,
+            tag="v1.0",
+            create_pr=True,
+        )
+    assert hub.recorder.requests == []
+
+
+# --- the model card --------------------------------------------------------------------------------
+
+
+def test_a_folder_without_readme_gets_a_minimal_model_card(hub: WeightsHub, tmp_path: Path) -> None:
+    files = {k: v for k, v in WEIGHTS.items() if k != "README.md"}
+    source = write_folder(tmp_path / "src", files)
+    plan = weights_upload.plan_upload(source)
+    assert plan.adds_card
+    result = weights_upload.upload_weights(
+        hub.config(token=hub.write_token), plan, repo_id=WEIGHTS_ID, tag="v1.0"
+    )
+    assert result.card_added
+    card = (hub.revision_dir(WEIGHTS_ID) / "README.md").read_text()
+    assert card.startswith("---\nlicense: other  # a placeholder")
+    assert "# song-weights" in card
+    for path, data in files.items():
+        assert f"| `{path}` | " in card
+        assert sha256(data) in card
+    assert "| `model.safetensors` | 300.0 KB (300,000 bytes) |" in card
+    assert f"hg-localization download-weights --repo-id {WEIGHTS_ID} --revision v1.0" in card
+    assert f"hf download {WEIGHTS_ID} --local-dir song-weights --revision v1.0" in card
+    assert f"HF_ENDPOINT={hub.url} hf download" in card
+    assert not (source / "README.md").exists()  # sent from memory, never written into the folder
+    assert "README.md" not in (source / "checksums.txt").read_text()
+
+    from huggingface_hub import HfApi
+
+    assert HfApi(endpoint=hub.url).model_info(WEIGHTS_ID).card_data["license"] == "other"
+
+
+def test_no_card_when_the_folder_has_a_readme_or_when_told_not_to(hub: WeightsHub, tmp_path: Path) -> None:
+    assert not weights_upload.plan_upload(write_folder(tmp_path / "with", WEIGHTS)).adds_card
+    source = write_folder(tmp_path / "src", {"w.bin": b"w" * 10})
+    plan = weights_upload.plan_upload(source, card=False)
+    assert not plan.adds_card
+    result = weights_upload.upload_weights(hub.config(token=hub.write_token), plan, repo_id="team/nocard")
+    assert not result.card_added
+    assert set(folder_files(hub.revision_dir("team/nocard"))) == {"w.bin", "checksums.txt"}
+
+
+# --- one repo per folder; hints that work when pasted ------------------------------------------------
+
+
+def test_a_folder_holds_one_repo_and_the_repair_hint_names_it(hub: WeightsHub, tmp_path: Path) -> None:
+    hub.add_repo(WEIGHTS_ID, WEIGHTS)
+    hub.add_repo("team/other", {"other.bin": b"o" * 100})
+    target = tmp_path / "dl dir"
+    weights.download_weights(hub.config(), repo_id=WEIGHTS_ID, target_dir=target)
+    listing = (target / "checksums.txt").read_bytes()
+    (target / "model.safetensors").write_bytes(b"corrupt")
+
+    with pytest.raises(ChecksumMismatchError) as caught:
+        weights.check_weights(target)
+    assert f"hg-localization download-weights --repo-id {WEIGHTS_ID} --target-dir '{target}'" in str(
+        caught.value.hint
+    )
+    hub.recorder.clear()
+    with pytest.raises(InvalidInputError) as mixed:  # the old hint's default repo, pasted
+        weights.download_weights(hub.config(weights_repo_id="team/other"), target_dir=target)
+    assert f"holds the weights of {WEIGHTS_ID}" in mixed.value.message
+    assert "download-weights --repo-id team/other --target-dir models/team/other" in str(mixed.value.hint)
+    assert hub.recorder.requests == []
+    assert (target / "checksums.txt").read_bytes() == listing
+    with pytest.raises(InvalidInputError, match="not of 'team/other'"):
+        weights.check_weights(target, repo_id="team/other")
+
+    weights.download_weights(hub.config(), repo_id=WEIGHTS_ID, target_dir=target)
+    assert weights.check_weights(target, repo_id=WEIGHTS_ID).files == len(WEIGHTS)

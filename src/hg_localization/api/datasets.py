@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hg_localization.api.outcomes import localization_result, or_none
+from hg_localization.api.outcomes import EXPECTED, localization_result, message_of, or_none, redacted_errors
 from hg_localization.config import HGLocalizationConfig, load_config
-from hg_localization.errors import HGLocalizationError, NotLocalizedError
+from hg_localization.errors import NotLocalizedError
 from hg_localization.s3.catalog import IndexEntry
 from hg_localization.usecases import dataset_io, datasets, s3_sync
 
@@ -27,12 +27,15 @@ def download_dataset(
     make_public: bool = False,
     skip_s3_upload: bool = False,
     config: HGLocalizationConfig | None = None,
+    *,
+    allow_private_public: bool = False,
 ) -> tuple[bool, str]:
     """Localize a dataset: every file of the repo, or (``config_name``) the files of one config.
 
     Returns ``(True, path_of_the_revision_folder)`` or ``(False, what_went_wrong)``. When the
     local copy is complete but the bucket upload failed, the result is ``(False, message)`` and
-    the local copy stays. Datasets that need a loading script are refused.
+    the local copy stays. Datasets that need a loading script are refused. ``make_public`` of a
+    private or gated upstream repo is refused (the local copy kept) unless ``allow_private_public``.
     """
     return localization_result(
         lambda: datasets.localize_dataset(
@@ -42,13 +45,15 @@ def download_dataset(
             config_name=config_name,
             push=not skip_s3_upload,
             make_public=make_public,
+            allow_private_public=allow_private_public,
         )
     )
 
 
 def list_local_datasets(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
     """Every dataset revision in the local store, as dicts (``dataset_id``, ``revision``, ``path``, …)."""
-    return [d.as_dict() for d in datasets.list_datasets(load_config(config))]
+    with redacted_errors():
+        return [d.as_dict() for d in datasets.list_datasets(load_config(config))]
 
 
 def list_s3_datasets(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
@@ -58,7 +63,8 @@ def list_s3_datasets(config: HGLocalizationConfig | None = None) -> list[dict[st
     Like ``list_s3_models`` it raises (a ``StorageError`` when the bucket cannot be read, an
     ``InvalidInputError`` when none is configured): an empty list would claim the bucket is empty.
     """
-    listing = s3_sync.list_bucket_repos(load_config(config), "dataset")
+    with redacted_errors():
+        listing = s3_sync.list_bucket_repos(load_config(config), "dataset")
     return [_dataset_dict(entry) for entry in listing.entries]
 
 
@@ -66,7 +72,9 @@ def list_public_datasets(
     public_url: str | None = None, config: HGLocalizationConfig | None = None
 ) -> list[dict[str, Any]]:
     """The public index (``public_datasets.json``), read with no credentials at all."""
-    return [_dataset_dict(e) for e in s3_sync.list_public_repos(load_config(config), "dataset", public_url)]
+    with redacted_errors():
+        entries = s3_sync.list_public_repos(load_config(config), "dataset", public_url)
+    return [_dataset_dict(e) for e in entries]
 
 
 def _dataset_dict(entry: IndexEntry) -> dict[str, Any]:
@@ -96,9 +104,11 @@ def load_local_dataset(
     'hg-localization[datasets]'``); without it, raises an error saying so.
     """
     try:
-        return dataset_io.load_local_dataset(load_config(config), dataset_id, config_name, revision, split)
+        with redacted_errors():
+            settings = load_config(config)
+            return dataset_io.load_local_dataset(settings, dataset_id, config_name, revision, split)
     except NotLocalizedError as exc:
-        logger.info("%s", exc)
+        logger.info("%s", message_of(exc))
         return None
 
 
@@ -120,12 +130,14 @@ def upload_dataset(
         outcome = dataset_io.upload_dataset(
             load_config(config), dataset_obj, dataset_id, config_name, revision, make_public=make_public
         )
-    except HGLocalizationError as exc:
-        logger.warning("%s", exc)
+    except EXPECTED as exc:
+        logger.warning("%s", message_of(exc))
         return False
     if outcome.upload_error is not None:
         logger.warning(
-            "Saved at %s, but the upload to the bucket failed: %s", outcome.stored.path, outcome.upload_error
+            "Saved at %s, but the upload to the bucket failed: %s",
+            outcome.stored.path,
+            message_of(outcome.upload_error),
         )
         return False
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hg_localization.api.outcomes import localization_result, or_none
+from hg_localization.api.outcomes import localization_result, or_none, redacted_errors
 from hg_localization.config import HGLocalizationConfig, load_config
 from hg_localization.usecases import models
 
@@ -20,12 +20,15 @@ def download_model_metadata(
     skip_hf_fetch: bool = False,
     metadata_only: bool = True,
     config: HGLocalizationConfig | None = None,
+    *,
+    allow_private_public: bool = False,
 ) -> tuple[bool, str]:
     """Localize a model (card and config; every file with ``metadata_only=False``).
 
     Returns ``(True, path_of_the_revision_folder)`` or ``(False, what_went_wrong)``. When the
     local copy is complete but the bucket upload failed, the result is ``(False, message)``
-    and the local copy stays.
+    and the local copy stays. ``make_public`` of a private or gated upstream repo is refused
+    (``False``, the local copy kept) unless ``allow_private_public=True``.
     """
     return localization_result(
         lambda: models.localize_model(
@@ -36,13 +39,19 @@ def download_model_metadata(
             allow_hub=not skip_hf_fetch,
             push=not skip_s3_upload,
             make_public=make_public,
+            allow_private_public=allow_private_public,
         )
     )
 
 
 def list_local_models(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
-    """Every model revision in the local store, as dicts (``model_id``, ``revision``, ``has_card``, …)."""
-    return [m.as_dict() for m in models.list_models(load_config(config))]
+    """Every model revision in the local store, as dicts (``model_id``, ``revision``, ``has_card``, …).
+
+    A revision folder whose metadata file is damaged is listed with ``status: "damaged"``, a
+    ``problem`` and a ``hint`` (the next download of it repairs it); it never makes this raise.
+    """
+    with redacted_errors():
+        return [m.as_dict() for m in models.list_models(load_config(config))]
 
 
 def get_cached_model_card_content(

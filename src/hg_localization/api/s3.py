@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hg_localization.api.outcomes import EXPECTED, attempt, message_of, redacted_errors
 from hg_localization.config import HGLocalizationConfig, load_config
-from hg_localization.errors import HGLocalizationError
+from hg_localization.redact import redact
 from hg_localization.s3.catalog import IndexEntry
 from hg_localization.s3.push import PushReport
 from hg_localization.usecases import s3_sync
@@ -22,46 +23,67 @@ def sync_local_model_to_s3(
     revision: str | None = None,
     make_public: bool = False,
     config: HGLocalizationConfig | None = None,
+    *,
+    allow_private_public: bool = False,
 ) -> tuple[bool, str]:
     """Upload a localized model revision to the team bucket (only what the bucket lacks).
 
     With ``make_public`` it also becomes readable without credentials and is listed in
-    ``public_models.json``. Returns ``(True, summary)`` or ``(False, what_went_wrong)``.
+    ``public_models.json`` (a private or gated upstream repo only with ``allow_private_public``).
+    Returns ``(True, summary)`` or ``(False, what_went_wrong)``.
     """
-    try:
-        report = s3_sync.sync_local_repo(
-            load_config(config), "model", model_id, revision, make_public=make_public
-        )
-    except HGLocalizationError as exc:
-        return False, str(exc)
-    return True, describe_push(report)
+    return attempt(
+        lambda: s3_sync.sync_local_repo(
+            load_config(config),
+            "model",
+            model_id,
+            revision,
+            make_public=make_public,
+            allow_private_public=allow_private_public,
+        ),
+        describe_push,
+    )
 
 
 def sync_all_local_models_to_s3(
-    make_public: bool = False, config: HGLocalizationConfig | None = None
+    make_public: bool = False,
+    config: HGLocalizationConfig | None = None,
+    *,
+    allow_private_public: bool = False,
 ) -> list[dict[str, Any]]:
     """Upload every localized model revision; one dict per revision (``model_id``, ``revision``,
     ``ok``, ``message``). An empty store gives an empty list; a configuration error, one failed entry.
+    With ``make_public``, a private or gated upstream revision is a failed entry unless
+    ``allow_private_public``.
     """
     try:
-        results = s3_sync.sync_all_local(load_config(config), "model", make_public=make_public)
-    except HGLocalizationError as exc:
-        return [{"model_id": None, "revision": None, "ok": False, "message": str(exc)}]
+        results = s3_sync.sync_all_local(
+            load_config(config), "model", make_public=make_public, allow_private_public=allow_private_public
+        )
+    except EXPECTED as exc:
+        return [{"model_id": None, "revision": None, "ok": False, "message": message_of(exc)}]
     return [
         {
             "model_id": result.repo_id,
             "revision": result.revision,
             "ok": result.ok,
-            "message": describe_push(result.report) if result.report else str(result.error),
+            "message": _message(result),
         }
         for result in results
     ]
 
 
+def _message(result: s3_sync.SyncResult) -> str:
+    if result.report is not None:
+        return redact(describe_push(result.report))
+    return message_of(result.error) if result.error is not None else ""
+
+
 def list_s3_models(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
     """Every model revision in the team bucket's index (``model_id``, ``revision``, ``commit``,
     ``files``, ``size``, ``full``, ``is_public``, ``fetched_at``)."""
-    listing = s3_sync.list_bucket_repos(load_config(config), "model")
+    with redacted_errors():
+        listing = s3_sync.list_bucket_repos(load_config(config), "model")
     return [_model_dict(entry) for entry in listing.entries]
 
 
@@ -69,9 +91,9 @@ def list_public_models(
     public_url: str | None = None, config: HGLocalizationConfig | None = None
 ) -> list[dict[str, Any]]:
     """The public index (``public_models.json``), read with no credentials at all."""
-    return [
-        _model_dict(entry) for entry in s3_sync.list_public_repos(load_config(config), "model", public_url)
-    ]
+    with redacted_errors():
+        entries = s3_sync.list_public_repos(load_config(config), "model", public_url)
+    return [_model_dict(entry) for entry in entries]
 
 
 def describe_push(report: PushReport) -> str:

@@ -1,5 +1,19 @@
-"""The ``hg-localization`` command line (``python -m hg_localization.cli`` works the same)."""
+"""The ``hg-localization`` command line (``python -m hg_localization.cli`` works the same).
 
-from hg_localization.cli.app import app, main
+``main`` is the entry point; ``app`` is the typer application with every command registered
+(built on first access: the command modules import huggingface_hub, see ``cli/app.py``).
+"""
+
+from typing import Any
+
+from hg_localization.cli.app import main
 
 __all__ = ["app", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from hg_localization.cli.app import application
+
+        return application()
+    raise AttributeError(f"module 'hg_localization.cli' has no attribute {name!r}")

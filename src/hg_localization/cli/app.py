@@ -3,6 +3,11 @@
 Commands are thin: they check option combinations, call a use case, and hand the result to
 :class:`Output`. Every :class:`HGLocalizationError` becomes a message, a hint and its exit
 code here; anything unexpected becomes one line (the traceback only with ``--verbose``).
+Everything shown, log records included, is redacted (:mod:`hg_localization.redact`).
+
+The commands are registered on first use, after :func:`check_environment`: huggingface_hub
+reads ``HF_ENDPOINT`` when it is imported and fails on a bad one, so a bad setting must be
+reported (exit 2) before any command module imports it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typer.main import get_command
 from hg_localization._version import __version__
 from hg_localization.cli.context import State
 from hg_localization.cli.output import Output
+from hg_localization.config import check_environment
 from hg_localization.errors import HGLocalizationError, LocalFileError
+from hg_localization.redact import install_log_redaction
 
 app = typer.Typer(
     name="hg-localization",
@@ -52,25 +59,35 @@ def _global_options(
     if not verbose:
         for noisy in ("httpx", "httpx2", "botocore", "boto3", "urllib3", "filelock"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Every record shown is redacted; uvicorn's loggers (serve) get handlers of their own later.
+    install_log_redaction(
+        logging.getLogger(), own=(logging.getLogger("uvicorn.error"), logging.getLogger("uvicorn.access"))
+    )
 
 
-def _register_commands() -> None:
-    from hg_localization.cli import datasets, demo, models, s3, serve, weights
-
-    for module in (models, datasets, s3, weights, serve, demo):
-        module.register(app)
+_registered = False
 
 
-_register_commands()
+def application() -> typer.Typer:
+    """The application with every command registered (imports the command modules once)."""
+    global _registered
+    if not _registered:
+        from hg_localization.cli import collections, datasets, demo, models, s3, serve, weights
+
+        for module in (models, datasets, s3, weights, serve, demo, collections):
+            module.register(app)
+        _registered = True
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hg-localization`` and ``python -m hg_localization.cli``."""
-    command = get_command(app)
     args = _global_flags_first(list(argv) if argv is not None else sys.argv[1:])
     verbose = any(arg in ("-v", "--verbose") for arg in args)
     output = Output(verbose=verbose)
     try:
+        check_environment()  # before any command module imports huggingface_hub
+        command = get_command(application())
         # click handles its own usage errors and --help (standalone mode) and exits with SystemExit.
         command.main(args=args, prog_name="hg-localization")
     except SystemExit as exc:
@@ -87,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except Exception as exc:  # the last line of defence: no traceback reaches a user
         if verbose:
-            output.err.print_exception()
+            output.exception()
         output.error(
             f"Unexpected error: {type(exc).__name__}: {exc}",
             "Run again with --verbose for details, and report it if it persists.",

@@ -8,6 +8,7 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.repo_commands import (
+    ALLOW_PRIVATE_PUBLIC,
     EXCLUDE,
     FORCE,
     INCLUDE,
@@ -34,6 +35,7 @@ def download_dataset(
     exclude: list[str] = EXCLUDE,
     no_s3_upload: bool = NO_S3_UPLOAD,
     make_public: bool = MAKE_PUBLIC,
+    allow_private_public: bool = ALLOW_PRIVATE_PUBLIC,
     force: bool = FORCE,
 ) -> None:
     """Localize a dataset's files as the repo has them (every file, or one config with --name)."""
@@ -50,6 +52,7 @@ def download_dataset(
             force=force,
             push=not no_s3_upload,
             make_public=make_public,
+            allow_private_public=allow_private_public,
             progress=progress,
         ),
     )
@@ -67,15 +70,21 @@ def list_local_datasets(
         datasets.list_datasets(state(ctx).config),
         as_json=as_json,
         columns=["id", "revision", "commit", "configs", "files", "size", "source"],
-        row=lambda d: (
-            d.dataset_id,
-            d.revision,
-            d.commit[:12],
-            "all" if d.full else ", ".join(d.config_names) or "filtered",
-            d.files,
-            human_size(d.size),
-            d.source,
-        ),
+        row=_row,
+    )
+
+
+def _row(d: datasets.LocalDataset) -> tuple[object, ...]:
+    if d.problem is not None:
+        return (d.dataset_id, d.revision, "DAMAGED", "-", "-", "-", "-")
+    return (
+        d.dataset_id,
+        d.revision,
+        d.commit[:12],
+        "all" if d.full else ", ".join(d.config_names) or "filtered",
+        d.files,
+        human_size(d.size),
+        d.source,
     )
 
 

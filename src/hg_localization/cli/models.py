@@ -10,6 +10,7 @@ import typer
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
 from hg_localization.cli.repo_commands import (
+    ALLOW_PRIVATE_PUBLIC,
     EXCLUDE,
     FORCE,
     INCLUDE,
@@ -35,6 +36,7 @@ def download_model(
     exclude: list[str] = EXCLUDE,
     no_s3_upload: bool = NO_S3_UPLOAD,
     make_public: bool = MAKE_PUBLIC,
+    allow_private_public: bool = ALLOW_PRIVATE_PUBLIC,
     force: bool = FORCE,
 ) -> None:
     """Localize a model: its card and config by default, every file with --full-model."""
@@ -51,6 +53,7 @@ def download_model(
             force=force,
             push=not no_s3_upload,
             make_public=make_public,
+            allow_private_public=allow_private_public,
             progress=progress,
         ),
     )
@@ -68,15 +71,21 @@ def list_local_models(
         models.list_models(state(ctx).config),
         as_json=as_json,
         columns=["id", "revision", "commit", "card", "config", "files", "size"],
-        row=lambda m: (
-            m.model_id,
-            m.revision,
-            m.commit[:12],
-            _yes(m.has_card),
-            _yes(m.has_config),
-            "full" if m.full else "metadata",
-            human_size(m.size),
-        ),
+        row=_row,
+    )
+
+
+def _row(m: models.LocalModel) -> tuple[object, ...]:
+    if m.problem is not None:
+        return (m.model_id, m.revision, "DAMAGED", "-", "-", "-", "-")
+    return (
+        m.model_id,
+        m.revision,
+        m.commit[:12],
+        _yes(m.has_card),
+        _yes(m.has_config),
+        "full" if m.full else "metadata",
+        human_size(m.size),
     )
 
 
@@ -118,9 +127,13 @@ def compare_models(
     """Compare two models' configs key by key; differences are marked."""
     out = output_for(ctx, json_mode=as_json)
     config = state(ctx).config
-    left, left_from = models.config_for_comparison(config, *_split_revision(model_a))
-    right, right_from = models.config_for_comparison(config, *_split_revision(model_b))
-    rows = models.compare_configs(left, right)
+    left = models.config_for_comparison(config, *_split_revision(model_a))
+    right = models.config_for_comparison(config, *_split_revision(model_b))
+    for compared in (left, right):
+        if compared.note:
+            out.warning(compared.note)
+    left_from, right_from = left.source, right.source
+    rows = models.compare_configs(left.config, right.config)
     if only_differences:
         rows = [r for r in rows if r.differs]
     if as_json:

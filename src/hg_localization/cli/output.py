@@ -1,13 +1,16 @@
 """Everything the CLI shows goes through one :class:`Output`: human, JSON or quiet.
 
 Results go to stdout; messages, warnings, errors and progress bars go to stderr, so
-``hg-localization list-local-models --json | jq`` always gets clean JSON.
+``hg-localization list-local-models --json | jq`` always gets clean JSON. Every text goes
+through :func:`~hg_localization.redact.redact` first: no URL shows its password and no
+configured secret shows at all, whatever the message was built from.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +28,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from hg_localization.redact import redact
 from hg_localization.usecases.progress import ProgressListener
+
+
+def _shown(text: str) -> str:
+    """Text as it may be printed with rich: redacted, then its markup escaped."""
+    return escape(redact(text))
 
 
 class Output:
@@ -40,40 +49,45 @@ class Output:
     # --- messages (stderr) -------------------------------------------------------------------
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(escape(message))
+            self.err.print(_shown(message))
 
     def success(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(f"[green]✓[/green] {escape(message)}")
+            self.err.print(f"[green]✓[/green] {_shown(message)}")
 
     def warning(self, message: str) -> None:
-        self.err.print(f"[yellow]Warning:[/yellow] {escape(message)}")
+        self.err.print(f"[yellow]Warning:[/yellow] {_shown(message)}")
 
     def error(self, message: str, hint: str | None = None) -> None:
-        self.err.print(f"[red]Error:[/red] {escape(message)}")
+        self.err.print(f"[red]Error:[/red] {_shown(message)}")
         if hint:
-            self.err.print(f"[dim]{escape(hint)}[/dim]")
+            self.err.print(f"[dim]{_shown(hint)}[/dim]")
 
     def debug(self, message: str) -> None:
         if self.verbose:
-            self.err.print(f"[dim]{escape(message)}[/dim]")
+            self.err.print(f"[dim]{_shown(message)}[/dim]")
+
+    def exception(self) -> None:
+        """The traceback of the exception being handled (``--verbose``), redacted like the rest."""
+        self.err.print(_shown(traceback.format_exc().rstrip()))
 
     # --- results (stdout) --------------------------------------------------------------------
     def result_text(self, text: str) -> None:
-        """Plain text as it is (a model card, a path), never reformatted."""
+        """Plain text as it is (a model card, a path), never reformatted (only redacted)."""
+        text = redact(text)
         sys.stdout.write(text if text.endswith("\n") else f"{text}\n")
         sys.stdout.flush()
 
     def result_json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.write(redact(json.dumps(data, indent=2, default=str, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
 
     def table(self, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        table = Table(title=title, show_lines=False)
+        table = Table(title=_shown(title) if title else None, show_lines=False)
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(_shown(column), overflow="fold")
         for row in rows:
-            table.add_row(*(escape(str(cell)) for cell in row))
+            table.add_row(*(_shown(str(cell)) for cell in row))
         self.out.print(table)
 
     # --- progress (stderr) -------------------------------------------------------------------
@@ -101,7 +115,7 @@ class _RichProgress(ProgressListener):
         self._tasks: dict[str, TaskID] = {}
 
     def file_started(self, path: str, size: int) -> None:
-        self._tasks[path] = self._bars.add_task(path, total=size)
+        self._tasks[path] = self._bars.add_task(_shown(path), total=size)
 
     def file_advanced(self, path: str, n_bytes: int) -> None:
         task = self._tasks.get(path)

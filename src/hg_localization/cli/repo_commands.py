@@ -29,6 +29,12 @@ INCLUDE = typer.Option([], "--include", help="Only files matching this glob (rep
 EXCLUDE = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable).")
 NO_S3_UPLOAD = typer.Option(False, "--no-s3-upload", help="Do not upload to the team bucket.")
 MAKE_PUBLIC = typer.Option(False, "--make-public", help="Make it readable without credentials.")
+ALLOW_PRIVATE_PUBLIC = typer.Option(
+    False,
+    "--allow-private-public",
+    help="With --make-public: publish it even though its upstream repo is private or gated "
+    "(refused otherwise, exit 3). Anyone will be able to read it.",
+)
 FORCE = typer.Option(False, "--force", help="Fetch again even when already localized.")
 
 
@@ -46,6 +52,17 @@ def localize_and_report(
 
 
 class Described(Protocol):
+    """A listed revision: ``problem`` and ``hint`` are set when its folder is damaged."""
+
+    @property
+    def revision(self) -> str: ...
+
+    @property
+    def problem(self) -> str | None: ...
+
+    @property
+    def hint(self) -> str | None: ...
+
     def as_dict(self) -> dict[str, Any]: ...
 
 
@@ -61,7 +78,15 @@ def show_local_repos(
     columns: Sequence[str],
     row: Callable[[D], Sequence[Any]],
 ) -> None:
-    """The ``list-local-*`` output: JSON, a hint when the store is empty, or a table."""
+    """The ``list-local-*`` output: JSON, a hint when the store is empty, or a table.
+
+    Damaged revision folders are listed too (``status: damaged`` in JSON), and each gets a
+    warning on stderr saying what is wrong and how to repair it.
+    """
+    for item in found:
+        if item.problem is not None:
+            label = f"{item.as_dict()[f'{repo_type}_id']} ({item.revision})"
+            out.warning(f"The local copy of {label} is damaged: {item.problem}. {item.hint or ''}".strip())
     if as_json:
         out.result_json([item.as_dict() for item in found])
         return

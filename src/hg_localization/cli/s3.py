@@ -10,8 +10,9 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
+from hg_localization.cli.repo_commands import ALLOW_PRIVATE_PUBLIC
 from hg_localization.cli.reporting import human_size
-from hg_localization.errors import StorageError
+from hg_localization.errors import AuthenticationError, StorageError
 from hg_localization.ids import RepoType
 from hg_localization.s3.catalog import IndexEntry
 from hg_localization.s3.keys import public_index_name
@@ -45,23 +46,42 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
         make_public: bool = typer.Option(
             False, "--make-public", help="Also make it readable by anyone, without credentials."
         ),
+        allow_private_public: bool = ALLOW_PRIVATE_PUBLIC,
     ) -> None:
         out = output_for(ctx)
         config = state(ctx).config
         with out.progress() as progress:
             report = s3_sync.sync_local_repo(
-                config, repo_type, repo_id, revision, make_public=make_public, progress=progress
+                config,
+                repo_type,
+                repo_id,
+                revision,
+                make_public=make_public,
+                allow_private_public=allow_private_public,
+                progress=progress,
             )
         report_push(out, report)
 
     def sync_all_local_repos_to_s3(
         ctx: typer.Context,
-        make_public: bool = typer.Option(False, "--make-public", help="Also make every one of them public."),
+        make_public: bool = typer.Option(
+            False,
+            "--make-public",
+            help="Also make every one of them public (not those of private or gated repos, "
+            "unless --allow-private-public).",
+        ),
+        allow_private_public: bool = ALLOW_PRIVATE_PUBLIC,
     ) -> None:
         out = output_for(ctx)
         config = state(ctx).config
         with out.progress() as progress:
-            results = s3_sync.sync_all_local(config, repo_type, make_public=make_public, progress=progress)
+            results = s3_sync.sync_all_local(
+                config,
+                repo_type,
+                make_public=make_public,
+                allow_private_public=allow_private_public,
+                progress=progress,
+            )
         report_sync_all(out, repo_type, results)
 
     def list_s3_repos(
@@ -149,8 +169,16 @@ def report_sync_all(out: Output, repo_type: RepoType, results: list[s3_sync.Sync
         elif result.error is not None:
             out.error(f"{result.repo_id} ({result.revision}): {result.error.message}", result.error.hint)
     failed = [r for r in results if not r.ok]
-    if failed:
-        raise StorageError(f"{len(failed)} of {len(results)} {repo_type} revisions could not be synced.")
+    if not failed:
+        return
+    message = f"{len(failed)} of {len(results)} {repo_type} revisions could not be synced."
+    if all(isinstance(r.error, AuthenticationError) for r in failed):  # only refusals to publish
+        raise AuthenticationError(
+            message=message,
+            hint="Each error above says why; private or gated upstream repos are made public only "
+            "with --allow-private-public.",
+        )
+    raise StorageError(message)
 
 
 def show_entries(

@@ -18,6 +18,7 @@ from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
 from hg_localization.cli.reporting import human_size
 from hg_localization.errors import ConfirmationRequiredError
+from hg_localization.redact import url_without_userinfo
 from hg_localization.usecases import weights, weights_upload
 
 _REPO_ID_HELP = "The weights repo (default: HGLOC_WEIGHTS_REPO_ID, else MASSIVEMAGNETICS/SongBloom-weights)."
@@ -79,8 +80,14 @@ def verify_weights(
     """Check offline that a weights folder is complete: every file its checksums.txt lists, matching."""
     out = output_for(ctx)
     target = target_dir or weights.default_target_dir(repo_id or state(ctx).config.weights_repo_id)
-    result = weights.check_weights(target, rehash=rehash)
-    out.success(f"The weights in {target} are complete: {result.files} file(s) match the {result.source}.")
+    result = weights.check_weights(target, rehash=rehash, repo_id=repo_id)
+    held = ""
+    if result.repo_id:
+        at = f"{result.revision} @ " if result.revision and result.revision != result.commit else ""
+        held = f" ({result.repo_id} {at}{result.commit[:12]})"
+    out.success(
+        f"The weights in {target}{held} are complete: {result.files} file(s) match the {result.source}."
+    )
     out.result_text(str(target))
 
 
@@ -102,17 +109,27 @@ def upload_weights(
     create_pr: Annotated[
         bool, typer.Option("--create-pr", help="Open a pull request instead of committing.")
     ] = False,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Tag the new commit (e.g. v2.0); refused if the tag exists.")
+    ] = None,
+    tag_message: Annotated[str | None, typer.Option("--tag-message", help="The tag's message.")] = None,
+    no_card: Annotated[
+        bool, typer.Option("--no-card", help="Do not add a model card when the folder has no README.md.")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (CI).")] = False,
 ) -> None:
     """Upload a folder of weights in one commit, with a checksums.txt written for every file.
 
+    Without a README.md in the folder, a minimal model card is added (shown first; --no-card skips
+    it). With --tag, the new commit is tagged in the same run (a release: v1.0, v2.0, ...).
     Needs HUGGING_FACE_HUB_TOKEN (or HF_TOKEN, or `hf auth login`) with write access.
     """
     out = output_for(ctx)
     config = state(ctx).config
     weights_upload.upload_token(config)  # no token: say so before anything else happens
-    plan = weights_upload.plan_upload(source_dir)
-    _show_plan(out, plan, repo_id)
+    weights_upload.check_options(revision=revision, tag=tag, create_pr=create_pr)
+    plan = weights_upload.plan_upload(source_dir, card=not no_card)
+    _show_plan(out, plan, repo_id, tag=tag, endpoint=url_without_userinfo(config.hf_endpoint))
     if not yes:
         _confirm(f"Upload {len(plan.files)} file(s) ({human_size(plan.total_bytes)}) to {repo_id}?")
     with out.progress() as progress:
@@ -124,10 +141,21 @@ def upload_weights(
             private=private,
             revision=revision,
             create_pr=create_pr,
+            tag=tag,
+            tag_message=tag_message,
             progress=progress,
         )
+    _report_upload(out, result, source_dir)
+
+
+def _report_upload(out: Output, result: weights_upload.UploadResult, source_dir: Path) -> None:
+    """The last line names the commit (and the tag); stdout gets the commit URL alone."""
     size = human_size(result.total_bytes)
-    out.success(f"Uploaded {result.files} file(s) ({size}) to {result.repo_id} in one commit.")
+    tagged = f", tagged {result.tag}" if result.tag else ""
+    out.success(
+        f"Uploaded {result.files} file(s) ({size}) to {result.repo_id} in one commit, "
+        f"{result.commit_oid}{tagged}."
+    )
     if result.checksums_file is None:
         out.warning(f"{source_dir} is read-only: checksums.txt was uploaded but not written there.")
     if result.pull_request_url:
@@ -135,16 +163,26 @@ def upload_weights(
     out.result_text(result.commit_url)
 
 
-def _show_plan(out: Output, plan: weights_upload.UploadPlan, repo_id: str) -> None:
+def _show_plan(
+    out: Output, plan: weights_upload.UploadPlan, repo_id: str, *, tag: str | None, endpoint: str
+) -> None:
     out.info(f"To upload from {plan.source_dir} to {repo_id}:")
     width = max(len(human_size(f.size)) for f in plan.files)
     for planned in plan.files:
         out.info(f"  {human_size(planned.size):>{width}}  {planned.path}")
     note = "rewritten" if plan.replaces_checksums else "written"
     out.info(f"  {'':>{width}}  checksums.txt ({note} for every file above)")
+    if plan.adds_card:
+        out.info(f"  {'':>{width}}  README.md (a model card: the folder has none; --no-card skips it)")
     out.info(f"Total: {len(plan.files)} file(s), {human_size(plan.total_bytes)}.")
     for skipped in plan.skipped:
         out.info(f"Skipped (hidden): {skipped}")
+    if tag:
+        out.info(f"The new commit will be tagged {tag}.")
+    if plan.adds_card:
+        out.info("The model card (README.md) that will be added:")
+        for line in plan.card(repo_id, tag=tag, endpoint=endpoint).splitlines():
+            out.info(f"  | {line}")
 
 
 def stdin_is_terminal() -> bool:

@@ -1,57 +1,51 @@
-"""The upstream Hub, through huggingface_hub: revisions, file lists and verified downloads.
+"""The upstream Hub: revisions, file lists and verified downloads, none of them unbounded.
 
-Metadata comes from ``HfApi`` (auth, paging, retries and error codes handled by the library).
-File bytes are streamed with the library's HTTP session and hashed as they arrive, so every
-file is verified against the Hub's own checksums without a second read.
+Requests go through huggingface_hub's HTTP session, headers (auth, user agent) and typed errors
+(:mod:`.http`); metadata and files are checked before use (:mod:`.listing`), and each file is
+streamed, hashed as it arrives and verified against the Hub's own checksums (:mod:`.download`).
+Every read has a timeout, every answer a size bound, every retry a limit (:mod:`.retry`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, Literal
 
-import httpx2
 from huggingface_hub import HfApi, hf_hub_url
-from huggingface_hub.hf_api import RepoFile
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+from huggingface_hub.utils import build_hf_headers
 
 from hg_localization._version import __version__
-from hg_localization.errors import (
-    EntryNotFoundError,
-    HGLocalizationError,
-    IntegrityError,
-    InvalidInputError,
-    LocalFileError,
-    UpstreamError,
+from hg_localization.errors import EntryNotFoundError, HGLocalizationError, UpstreamError
+from hg_localization.hub.download import FileTransfer, ProgressCallback, verify_digest
+from hg_localization.hub.errors import hub_errors
+from hg_localization.hub.http import DEFAULT_TIMEOUT, HubHttp
+from hg_localization.hub.listing import (
+    ListingLimits,
+    RemoteFile,
+    checked_commit,
+    info_url,
+    list_files,
+    tree_url,
 )
-from hg_localization.hub.errors import hub_errors, translate
-from hg_localization.ids import RepoId, RepoType, validate_repo_path
-from hg_localization.integrity.hashing import CHUNK_SIZE, Digest, StreamHasher
+from hg_localization.hub.retry import RetryPolicy
+from hg_localization.ids import RepoId, RepoType
+from hg_localization.integrity.hashing import Digest
 from hg_localization.redact import url_without_userinfo
 
 logger = logging.getLogger(__name__)
 
-#: How often a broken download stream is resumed (with a Range request) before giving up.
-MAX_RESUMES = 5
-
-ProgressCallback = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    path: str
-    size: int
-    git_sha1: str
-    lfs_sha256: str | None = None
-
-    @property
-    def is_lfs(self) -> bool:
-        return self.lfs_sha256 is not None
+__all__ = [
+    "HubClient",
+    "ListingLimits",
+    "ProgressCallback",
+    "RemoteFile",
+    "RemoteRevision",
+    "RetryPolicy",
+    "require_file",
+    "verify_digest",
+]
 
 
 @dataclass(frozen=True)
@@ -68,13 +62,28 @@ class RemoteRevision:
 
 
 class HubClient:
-    """A Hub (huggingface.co, a mirror, or an hg-localization server) seen through huggingface_hub."""
+    """A Hub (huggingface.co, a mirror, or an hg-localization server) seen through huggingface_hub.
 
-    def __init__(self, endpoint: str, token: str | None = None) -> None:
+    ``timeout``: seconds without a byte before a request fails (``download_timeout``);
+    ``retry``: how 429/5xx answers and dropped or stalled connections are retried;
+    ``listing``: where a revision's file listing stops.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        listing: ListingLimits | None = None,
+    ) -> None:
         self._endpoint = endpoint.rstrip("/")
         #: The endpoint as it may be shown or stored: without any user:password in it.
         self.endpoint = url_without_userinfo(self._endpoint)
         self._token = token
+        self._listing = listing or ListingLimits()
+        self._http = HubHttp(self.endpoint, self._headers, timeout=timeout, retry=retry)
         self._api = HfApi(
             endpoint=self._endpoint,
             token=token,
@@ -89,57 +98,61 @@ class HubClient:
     def commit_of(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> str:
         """The commit a branch, tag or commit name points at: one request."""
         with hub_errors(self.endpoint, str(repo_id), repo_type, revision):
-            info = self._api.repo_info(str(repo_id), repo_type=repo_type, revision=revision)
-        if not info.sha:
-            raise UpstreamError(f"The Hub at {self.endpoint} did not say which commit '{revision}' is.")
-        return info.sha
+            info = self._info(repo_type, repo_id, revision)
+        return checked_commit(info.get("sha"), self.endpoint, repo_id, revision)
 
     def resolve(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> RemoteRevision:
         """The commit ``revision`` points at and every file in it, with sizes and checksums."""
         with hub_errors(self.endpoint, str(repo_id), repo_type, revision):
-            info = self._api.repo_info(str(repo_id), repo_type=repo_type, revision=revision)
-            commit = info.sha
-            if not commit:
-                raise UpstreamError(f"The Hub at {self.endpoint} did not say which commit '{revision}' is.")
-            entries = self._api.list_repo_tree(
-                str(repo_id), repo_type=repo_type, revision=commit, recursive=True
-            )
-            files = tuple(
-                RemoteFile(
-                    path=self._checked_path(entry.path, repo_id),
-                    size=entry.size,
-                    git_sha1=entry.blob_id,
-                    lfs_sha256=entry.lfs.sha256 if entry.lfs else None,
-                )
-                for entry in entries
-                if isinstance(entry, RepoFile)
-            )
+            info = self._info(repo_type, repo_id, revision)
+            commit = checked_commit(info.get("sha"), self.endpoint, repo_id, revision)
+            url = tree_url(self._endpoint, repo_type, repo_id, commit)
+            files = list_files(self._http, url, repo_id, self._listing)
         return RemoteRevision(
             repo_id=repo_id,
             repo_type=repo_type,
             revision=revision,
             commit=commit,
             files=files,
-            private=bool(getattr(info, "private", False)),
+            # Gated ("auto"/"manual") counts as private: both keep the public out (anything but False does).
+            private=info.get("private") is True or info.get("gated", False) not in (False, None),
         )
 
-    def _checked_path(self, path: str, repo_id: RepoId) -> str:
-        """A file path the Hub listed, refused if it could leave the folder it is written to."""
+    def ref_kind(
+        self, repo_type: RepoType, repo_id: RepoId, revision: str
+    ) -> Literal["branch", "tag"] | None:
+        """Whether ``revision`` is a branch or a tag upstream; None if neither or the Hub cannot say."""
+        url = f"{self._endpoint}/api/{repo_type}s/{repo_id}/refs"
         try:
-            return validate_repo_path(path)
-        except InvalidInputError as exc:
+            with hub_errors(self.endpoint, str(repo_id), repo_type, revision):
+                refs, _ = self._http.get_json(url)
+        except HGLocalizationError as exc:
+            logger.info("Could not read the refs of %s: %s", repo_id, exc.message)
+            return None
+        if not isinstance(refs, dict):
+            return None
+        for kind, key in (("branch", "branches"), ("tag", "tags")):
+            names = refs.get(key)
+            if isinstance(names, list) and any(
+                isinstance(r, dict) and r.get("name") == revision for r in names
+            ):
+                return "branch" if kind == "branch" else "tag"
+        return None
+
+    def _info(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> dict[str, Any]:
+        info, _ = self._http.get_json(info_url(self._endpoint, repo_type, repo_id, revision))
+        if not isinstance(info, dict):
             raise UpstreamError(
-                f"The Hub at {self.endpoint} listed an unsafe file path in '{repo_id}': {exc.message}",
-                hint="Nothing was written. The upstream server is broken or hostile; do not use it.",
-            ) from None
+                f"The Hub at {self.endpoint} described '{repo_id}' with something not an object."
+            )
+        return info
 
     def read_file(self, repo_type: RepoType, repo_id: RepoId, revision: str, path: str) -> bytes:
-        """A small file's bytes, straight from the Hub (nothing is cached)."""
+        """A small file's bytes, straight from the Hub (nothing is cached; at most 64 MiB)."""
         url = hf_hub_url(str(repo_id), path, repo_type=repo_type, revision=revision, endpoint=self._endpoint)
         with hub_errors(self.endpoint, str(repo_id), repo_type, revision, path):
-            response = get_session().get(url, headers=self._headers(), follow_redirects=True)
-            hf_raise_for_status(response)
-            return response.content
+            body, _ = self._http.get_bytes(url)
+        return body
 
     def download(
         self,
@@ -150,95 +163,23 @@ class HubClient:
         destination: Path,
         on_progress: ProgressCallback | None = None,
     ) -> Digest:
-        """Stream ``remote`` into ``destination``, hashing as it goes; verify; resume on a broken stream.
+        """Stream ``remote`` into ``destination``, hashing as it goes; verify (see :mod:`.download`).
 
-        On a checksum mismatch the file is deleted and :class:`IntegrityError` names it.
+        Bytes already in ``destination`` (an interrupted run's) are kept and the rest is asked for
+        with a Range request. On a checksum mismatch the file is deleted and :class:`IntegrityError`
+        names it; on a full disk it is deleted too. Any other failure keeps it for the next run.
         """
         url = hf_hub_url(
             str(repo_id), remote.path, repo_type=repo_type, revision=commit, endpoint=self._endpoint
         )
-        # An LFS file is checked by its sha256; the git id of its content would be computed for nothing.
-        hasher = StreamHasher(None if remote.is_lfs else remote.size)
-        resumes = 0
-        with _local_file_errors():
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            sink = destination.open("wb")
-        with sink:
-            while True:
-                headers = self._headers()
-                if hasher.size:
-                    headers["Range"] = f"bytes={hasher.size}-"
-                try:
-                    self._stream_into(url, headers, sink, hasher, on_progress, remote.path)
-                    break
-                except httpx2.TransportError as exc:
-                    resumes += 1
-                    if resumes > MAX_RESUMES:
-                        raise translate(
-                            exc, self.endpoint, str(repo_id), repo_type, commit, remote.path
-                        ) from exc
-                    logger.info("Resuming %s at byte %d after: %s", remote.path, hasher.size, exc)
-                except HGLocalizationError:
-                    raise
-                except Exception as exc:
-                    raise translate(exc, self.endpoint, str(repo_id), repo_type, commit, remote.path) from exc
-            with _local_file_errors():
-                sink.flush()
-                os.fsync(sink.fileno())
-        digest = hasher.digest()
-        try:
-            verify_digest(remote, digest)
-        except IntegrityError:
-            with contextlib.suppress(FileNotFoundError):
-                destination.unlink()
-            raise
-        return digest
-
-    def _stream_into(
-        self,
-        url: str,
-        headers: dict[str, str],
-        sink: BinaryIO,
-        hasher: StreamHasher,
-        on_progress: ProgressCallback | None,
-        path: str,
-    ) -> None:
-        with get_session().stream("GET", url, headers=headers, follow_redirects=True) as response:
-            if response.status_code >= 400:
-                response.read()
-            hf_raise_for_status(response)
-            if "Range" in headers and response.status_code != 206:
-                raise UpstreamError(f"The Hub did not resume the download of '{path}' (no Range support).")
-            for chunk in response.iter_bytes(CHUNK_SIZE):
-                with _local_file_errors():  # a full disk is not the Hub's fault
-                    sink.write(chunk)
-                hasher.update(chunk)
-                if on_progress is not None:
-                    on_progress(len(chunk))
+        transfer = FileTransfer(self._http, url, remote, destination, on_progress)
+        with hub_errors(self.endpoint, str(repo_id), repo_type, commit, remote.path):
+            return transfer.run()
 
     def _headers(self) -> dict[str, str]:
         return dict(
             build_hf_headers(token=self._token, library_name="hg-localization", library_version=__version__)
         )
-
-
-@contextlib.contextmanager
-def _local_file_errors() -> Iterator[None]:
-    try:
-        yield
-    except OSError as exc:
-        raise LocalFileError.from_os_error(exc) from exc
-
-
-def verify_digest(remote: RemoteFile, digest: Digest) -> None:
-    """Check a streamed file against what the Hub promised: size, LFS sha256, git blob id."""
-    if digest.size != remote.size:
-        raise IntegrityError(remote.path, f"{remote.size} bytes", f"{digest.size} bytes", algorithm="size")
-    if remote.lfs_sha256:
-        if digest.sha256 != remote.lfs_sha256:
-            raise IntegrityError(remote.path, remote.lfs_sha256, digest.sha256)
-    elif remote.git_sha1 and digest.git_sha1 != remote.git_sha1:
-        raise IntegrityError(remote.path, remote.git_sha1, digest.git_sha1, algorithm="git blob sha1")
 
 
 def require_file(revision: RemoteRevision, path: str) -> RemoteFile:

@@ -16,6 +16,7 @@ from hg_localization.errors import (
     RevisionNotFoundError,
     UpstreamError,
 )
+from hg_localization.hub.http import RetriesExhausted
 
 
 @contextmanager
@@ -43,6 +44,11 @@ def translate(
     revision: str | None = None,
     path: str | None = None,
 ) -> HGLocalizationError:
+    if isinstance(exc, RetriesExhausted):  # the last failure, and why trying again stopped
+        error = translate(exc.cause, endpoint, repo_id, repo_type, revision, path)
+        error.message = f"{error.message} ({exc.reason})"
+        error.args = (error.message,)
+        return error
     status = _status_of(exc)
     if isinstance(exc, hf_errors.GatedRepoError):
         return AuthenticationError(
@@ -69,7 +75,14 @@ def translate(
             "The Hub cannot be reached: offline mode is on (HF_HUB_OFFLINE=1).",
             hint="Unset HF_HUB_OFFLINE, or use what is already in the local store.",
         )
-    if isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (httpx2.TimeoutException, TimeoutError)):
+        what = f"the download of '{path}'" if path else "its answer"
+        return UpstreamError(
+            f"The Hub at {endpoint} stopped sending {what}: nothing arrived within the read timeout.",
+            hint="Retry later, or allow more time with HGLOC_DOWNLOAD_TIMEOUT (seconds); a download "
+            "that was cut off continues from where it stopped on the next run.",
+        )
+    if isinstance(exc, (httpx2.TransportError, ConnectionError)):
         return UpstreamError(
             f"Could not reach the Hub at {endpoint}: {_first_line(exc)}",
             hint="Check the network and HF_ENDPOINT; nothing in the local store was changed.",

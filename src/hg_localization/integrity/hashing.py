@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -34,6 +35,17 @@ class StreamHasher:
         if self._git is not None:
             self._git.update(chunk)
         self.size += len(chunk)
+
+    def update_from(self, handle: BinaryIO, limit: int) -> None:
+        """Hash the first ``limit`` bytes of an open file (a kept prefix a download resumes after)."""
+        handle.seek(0)
+        remaining = limit
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                raise EOFError(f"The file ended {remaining} bytes before the {limit} bytes to hash.")
+            self.update(chunk)
+            remaining -= len(chunk)
 
     def digest(self) -> Digest:
         complete = self._git is not None and self.size == self._expected_size

@@ -1,9 +1,9 @@
 """The team bucket as a handful of operations, each with its errors translated.
 
-Whole files move through boto3's transfer manager: files above ``MULTIPART_THRESHOLD`` go in
-parts, several parts and several files at once (``max_workers``), and a failed multipart upload
-is aborted by the manager when the server can still be reached. An upload that a dead server
-left behind is aborted by :meth:`Bucket.abort_stale_uploads` on the next push.
+Whole files move through boto3's transfer manager, several at once (``max_workers``), except
+uploads of files above ``MULTIPART_THRESHOLD``: those go in parts through :mod:`.multipart`,
+which resumes an upload that a killed server or process left open instead of sending its parts
+again. Open uploads nobody resumes are aborted by :meth:`Bucket.abort_stale_uploads`.
 
 Each object carries its sha256 in its user metadata (``x-amz-meta-sha256``), so an incremental
 sync can compare without downloading, and a reader can verify what it got. An upload reads each
@@ -40,6 +40,7 @@ from hg_localization.s3.errors import (
     is_precondition_failed,
     translate,
 )
+from hg_localization.s3.multipart import MultipartStats, ResumableUploader
 from hg_localization.s3.transfers import (
     CopyItem,
     DownloadItem,
@@ -243,12 +244,32 @@ class Bucket:
             self.client.put_bucket_policy(Bucket=self.name, Policy=policy)
 
     # --- whole files, through the transfer manager ---------------------------------------------
-    def upload_files(self, items: Sequence[UploadItem], progress: ProgressListener = SILENT) -> None:
+    def upload_files(
+        self, items: Sequence[UploadItem], progress: ProgressListener = SILENT
+    ) -> MultipartStats:
         """Upload each file, reading it once and checking its bytes against ``item.sha256``.
 
         A file whose bytes are not the recorded ones raises :class:`IntegrityError`, a file that
         cannot be read :class:`UnreadableSourceError`; in both cases its object is not completed.
+        Big files resume an upload a previous run left open (what was kept is in the returned stats).
         """
+        for item in items:  # every file is there, at its recorded size, before anything is sent
+            VerifyingReader(item).check_size()
+        threshold = self.transfer.multipart_threshold
+        self._upload_small([item for item in items if item.size < threshold], progress)
+        uploader = ResumableUploader(
+            self.client,
+            self.name,
+            self.errors,
+            part_size=self.transfer.multipart_chunksize,
+            max_workers=self.transfer.max_request_concurrency,
+        )
+        for item in items:
+            if item.size >= threshold:
+                uploader.upload(item, progress)
+        return uploader.stats
+
+    def _upload_small(self, items: Sequence[UploadItem], progress: ProgressListener) -> None:
         if not items:
             return
         readers = [VerifyingReader(item) for item in items]

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
-from hg_localization.ids import RepoId, RepoType, parse_repo_id, validate_revision
+from hg_localization.ids import RepoId, RepoType, is_commit_sha, parse_repo_id, validate_revision
 from hg_localization.s3.bucket import Bucket
 from hg_localization.store.manifest import RevisionManifest
 
@@ -55,9 +55,12 @@ class IndexEntry(BaseModel):
         )
 
     def checked(self) -> IndexEntry:
-        """This entry, once its id and revision are known to be valid (they come from a bucket)."""
-        parse_repo_id(self.repo_id)
+        """This entry, once its id, revision and commit are known to be valid (they come from a bucket)."""
+        if str(parse_repo_id(self.repo_id)) != self.repo_id:
+            raise InvalidInputError(f"The repository id {self.repo_id!r} is not in its canonical form.")
         validate_revision(self.revision)
+        if not is_commit_sha(self.commit):
+            raise InvalidInputError(f"The commit {self.commit[:80]!r} is not a 40-hex commit id.")
         return self
 
     def as_dict(self) -> dict[str, Any]:
@@ -163,8 +166,10 @@ def rebuild_entries(bucket: Bucket, repo_type: RepoType) -> Listing:
             continue
         try:
             manifest = read_manifest(bucket, repo_type, *named)
-        except InvalidInputError as exc:
-            listing.problems.append(exc.message)
+        except InvalidInputError as exc:  # damaged: skipped, never listed (a push of it replaces it)
+            listing.problems.append(
+                f"{exc.message} It was skipped; the next push of that revision replaces it."
+            )
             continue
         if manifest is None:
             continue
@@ -175,7 +180,7 @@ def rebuild_entries(bucket: Bucket, repo_type: RepoType) -> Listing:
         if obj.key not in seen:
             bucket.delete(obj.key)
             listing.problems.append(
-                f"Removed the index entry '{obj.key}': its revision has no metadata object."
+                f"Removed the index entry '{obj.key}': its revision has no valid metadata object."
             )
     listing.entries.sort(key=lambda e: (e.repo_id, e.revision))
     return listing

@@ -12,6 +12,11 @@ read, or ``IfNoneMatch: *`` to create it), and start again when someone else wro
 concurrent ``--make-public`` runs never drop each other's entries. When the index is missing or
 cannot be parsed it is rebuilt from the public metadata objects (a scan), never replaced by an
 index holding only the new entry.
+
+A revision whose upstream repo is private or gated (``RevisionManifest.private``) is never made
+public unless the caller says so explicitly (``--allow-private-public``):
+:func:`check_may_publish` is the one check, made by :func:`~hg_localization.s3.push.push_revision`
+before it uploads anything.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
+from hg_localization.errors import AuthenticationError, HGLocalizationError, InvalidInputError, StorageError
 from hg_localization.ids import RepoType
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.catalog import IndexEntry, read_manifest
@@ -71,6 +77,27 @@ def parse_public_index(data: bytes, repo_type: RepoType, *, where: str) -> Publi
             f"hg-localization list-s3-{repo_type}s --rebuild-index",
         ) from exc
     return index
+
+
+# --- what may be made public ------------------------------------------------------------------------
+
+
+def check_may_publish(manifest: RevisionManifest, local_path: Path, *, allow_private_public: bool) -> None:
+    """Refuse (AuthenticationError, exit 3) to publish a private or gated upstream revision.
+
+    Anyone could read it once public, while the Hub (and ``serve``) only let token holders in.
+    ``allow_private_public`` is the explicit, deliberate override.
+    """
+    if not manifest.private or allow_private_public:
+        return
+    raise AuthenticationError(
+        manifest.repo_id,
+        message=f"'{manifest.repo_id}' (revision '{manifest.revision}') comes from a private or gated "
+        "repository on the Hub: it was not made public, and nothing was uploaded.",
+        hint=f"The local copy is kept at {local_path}. To share it with the team only, leave out "
+        "--make-public; to publish it anyway (if its licence allows), add --allow-private-public "
+        "(allow_private_public=True in Python).",
+    )
 
 
 # --- the bucket policy -------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 The order is what keeps readers safe::
 
-    abort multipart uploads a dead run left behind (older than STALE_UPLOAD_AGE)
+    [--make-public of a private or gated upstream repo] refuse, before anything is uploaded
     [the bucket has a later-fetched commit] refuse: an old store never moves a branch back
     [a branch moved] the old commit's metadata object is deleted before its objects are overwritten
-    private data objects           (only those not already identical)
+    private data objects           (only those not already identical; a big file's upload that a
+                                    killed run left open is resumed: its parts are not sent again)
+    abort multipart uploads a dead run left behind and nobody resumed (older than STALE_UPLOAD_AGE)
     private metadata object        after its data: until it is there, the revision does not exist
     private index entry
     [--make-public] bucket policy → public data objects (server-side copies)
@@ -33,6 +35,7 @@ from hg_localization.ids import RepoType, parse_repo_id
 from hg_localization.s3 import catalog, public
 from hg_localization.s3.bucket import Bucket, RemoteObject, UnreadableSourceError, UploadItem
 from hg_localization.s3.keys import KeySpace
+from hg_localization.s3.multipart import MultipartStats
 from hg_localization.s3.sync import (
     RevisionPlan,
     merge_manifests,
@@ -62,6 +65,9 @@ class PushReport:
     public_files_copied: int = 0
     public_url: str | None = None
     aborted_uploads: int = 0
+    #: Parts of big files an interrupted run had already uploaded: kept, not sent again.
+    resumed_parts: int = 0
+    resumed_bytes: int = 0
 
     @property
     def changed(self) -> bool:
@@ -73,21 +79,24 @@ def push_revision(
     stored: StoredRevision,
     *,
     make_public: bool = False,
+    allow_private_public: bool = False,
     public_url: str | None = None,
     progress: ProgressListener = SILENT,
 ) -> PushReport:
+    """Push ``stored``; with ``make_public`` share it, never when its upstream repo is private or
+    gated unless ``allow_private_public`` (refused before anything is uploaded)."""
     local = stored.manifest
+    if make_public:
+        public.check_may_publish(local, stored.path, allow_private_public=allow_private_public)
     repo_id = parse_repo_id(local.repo_id)
     keys = bucket.location.keys
-    aborted = bucket.abort_stale_uploads(
-        keys.private.revision_prefix(local.repo_type, repo_id, local.revision), STALE_UPLOAD_AGE
-    )
-
     remote, etag = _remote_manifest(bucket, local, public=False)
     # The plan refuses (NewerInBucketError) when the bucket holds a later-fetched commit.
     plan = plan_private(local, stored.path, remote, gather(bucket, local, keys.private), keys.private)
     _withdraw_other_commit(bucket, remote, etag, local, plan.metadata_key, bool(plan.uploads))
-    _upload(bucket, stored, plan.uploads, progress)
+    resumed = _upload(bucket, stored, plan.uploads, progress)
+    prefix = keys.private.revision_prefix(local.repo_type, repo_id, local.revision)
+    aborted = bucket.abort_stale_uploads(prefix, STALE_UPLOAD_AGE)  # after: open uploads were resumed
     recorded, written = _record(bucket, plan.metadata_key, local)
     catalog.write_entry(bucket, recorded)
 
@@ -112,6 +121,8 @@ def push_revision(
         public_files_copied=copied,
         public_url=public_url if is_public else None,
         aborted_uploads=aborted,
+        resumed_parts=resumed.parts_kept,
+        resumed_bytes=resumed.bytes_kept,
     )
 
 
@@ -154,10 +165,10 @@ def _publish(bucket: Bucket, local: RevisionManifest, progress: ProgressListener
 
 def _upload(
     bucket: Bucket, stored: StoredRevision, uploads: tuple[UploadItem, ...], progress: ProgressListener
-) -> None:
+) -> MultipartStats:
     """Upload the planned files (each checked against its recorded sha256 as it is read)."""
     try:
-        bucket.upload_files(uploads, progress)
+        return bucket.upload_files(uploads, progress)
     except (UnreadableSourceError, IntegrityError) as exc:  # the local copy, not the bucket
         manifest = stored.manifest
         command = "download-model" if manifest.repo_type == "model" else f"download-{manifest.repo_type}"

@@ -79,15 +79,35 @@ class BucketCache(_SourceCache):
     def _source(self) -> RevisionSource:
         return BucketSource(self.bucket)
 
-    def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
-        self.sync(stored, make_public=make_public, progress=progress)
+    def push(
+        self,
+        stored: StoredRevision,
+        *,
+        make_public: bool,
+        progress: ProgressListener,
+        allow_private_public: bool = False,
+    ) -> None:
+        self.sync(
+            stored, make_public=make_public, progress=progress, allow_private_public=allow_private_public
+        )
 
     def sync(
-        self, stored: StoredRevision, *, make_public: bool = False, progress: ProgressListener = SILENT
+        self,
+        stored: StoredRevision,
+        *,
+        make_public: bool = False,
+        progress: ProgressListener = SILENT,
+        allow_private_public: bool = False,
     ) -> PushReport:
-        """Push ``stored`` incrementally; with ``make_public`` share it and mark the local copy public."""
+        """Push ``stored`` incrementally; with ``make_public`` share it and mark the local copy public
+        (a private or gated upstream revision only with ``allow_private_public``)."""
         report = push_revision(
-            self.bucket, stored, make_public=make_public, public_url=self.public_url, progress=progress
+            self.bucket,
+            stored,
+            make_public=make_public,
+            allow_private_public=allow_private_public,
+            public_url=self.public_url,
+            progress=progress,
         )
         if make_public and not stored.manifest.public:
             mark_public_locally(self._config, stored)
@@ -106,7 +126,14 @@ class PublicCache(_SourceCache):
     def _source(self) -> RevisionSource:
         return PublicSource(self.reader)
 
-    def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
+    def push(
+        self,
+        stored: StoredRevision,
+        *,
+        make_public: bool,
+        progress: ProgressListener,
+        allow_private_public: bool = False,
+    ) -> None:
         if make_public:
             raise StorageError(
                 "Only a public URL is configured: nothing can be uploaded or made public.",

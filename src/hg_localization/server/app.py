@@ -15,12 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hg_localization._version import __version__
+from hg_localization.catalog import Catalog, catalog_routes, default_catalog
 from hg_localization.server import routing
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_api import HubReadApi
 from hg_localization.server.hub_write import xet_answer
 from hg_localization.server.repo_source import RepoSource
-from hg_localization.server.responses import hub_error
+from hg_localization.server.responses import hub_error, internal_error, not_found
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -38,7 +39,9 @@ def create_app(
     tokens: ServerTokens | None = None,
     write_api: WriteApi | None = None,
     tree_page_size: int = 1000,
+    catalog: Catalog | None = None,
 ) -> Starlette:
+    """The server: the web catalog's pages (``catalog``: default, ``source`` alone), then the Hub API."""
     tokens = tokens or ServerTokens()
     read_api = HubReadApi(source=source, tokens=tokens, tree_page_size=tree_page_size)
 
@@ -63,11 +66,19 @@ def create_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
+    async def agent_harnesses(request: Request) -> Response:
+        # huggingface_hub 2.x asks once per process; an empty registry saves it a 404. It must be
+        # the registry's shape: `hf` reads .get("standardEnvVars") from it and crashes on a list.
+        return JSONResponse({"standardEnvVars": [], "harnesses": {}})
+
     routes = [
         Route("/health", health, methods=["GET"]),
+        Route("/api/agent-harnesses", agent_harnesses, methods=["GET"]),
+        *catalog_routes(catalog or default_catalog(source), tokens),  # pages never take a Hub API URL
         Route("/{path:path}", dispatch, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
     ]
-    app = Starlette(routes=routes)
+    # every request gets an answer: a path no route matches is a Hub 404, a failure a generic 500
+    app = Starlette(routes=routes, exception_handlers={404: not_found, Exception: internal_error})
     app.state.source = source
     app.state.tokens = tokens
     return app
@@ -85,6 +96,8 @@ async def _read(request: Request, route: routing.Route | None, api: HubReadApi) 
             return await api.tree(request, route)
         if route.action == "refs" and request.method in READ_METHODS:
             return await api.refs(request, route)
+        if route.action == "commits" and request.method in READ_METHODS:
+            return await api.commits(request, route)
         if route.action == "paths-info" and request.method == "POST":
             return await api.paths_info(request, route)
     return hub_error(404, f"Not found: {request.url.path}")

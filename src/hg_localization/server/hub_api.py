@@ -1,42 +1,60 @@
-"""The Hub's read API over a :class:`RepoSource`: repo info, trees, paths-info, refs, resolve.
+"""The Hub's read API over a served ``Source``: repo info, trees, paths-info, refs, commits, resolve.
 
 Answers exactly what unmodified ``huggingface_hub``, ``transformers`` and ``datasets`` read
 (see shared/HUB-PROTOCOL.md): a 40-hex ``sha``, ``X-Repo-Commit`` and ``ETag`` on every file,
 ``Range`` answered with ``206``, ``Link``-paged trees, and the Hub's ``X-Error-Code`` misses.
 No ``X-Xet-*`` header and no ``xetHash`` field is ever sent: they would switch clients to Xet.
+
+Nothing that grows with a repo runs on the event loop: each answer is looked up and built in
+one worker thread (``run_in_threadpool``), so a large tree or paths-info request never delays
+another client or ``/health``. A paths-info request names at most
+:data:`PATHS_INFO_MAX_PATHS` paths (the Hub's own clients send at most 1,000 at a time).
 """
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import yaml
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from hg_localization.errors import EntryNotFoundError, HGLocalizationError
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource, ServedFile, ServedRepo, ServedRevision
-from hg_localization.server.responses import error_response, unauthorized
+from hg_localization.server.hub_json import (
+    card_data,
+    commits_json,
+    paths_info_entries,
+    repo_info_json,
+    summary_json,
+    tree_entries,
+)
+from hg_localization.server.responses import error_response, header_value, hub_error, unauthorized
 from hg_localization.server.routing import ApiRoute, ListRoute, ResolveRoute
+from hg_localization.server.served import ServedFile, ServedRepo, ServedRevision, Source
 
-CARD_MAX_BYTES = 1024 * 1024
+#: The most paths one paths-info request may name; more is a 400 that says so.
+PATHS_INFO_MAX_PATHS = 1000
+PATHS_INFO_TOO_MANY = (
+    f"A paths-info request takes at most {PATHS_INFO_MAX_PATHS} paths: send them in batches of "
+    f"{PATHS_INFO_MAX_PATHS}."
+)
+#: The longest field of a paths-info form: a repo path (≤ 1024 characters), percent-encoded.
+_FORM_FIELD_MAX_BYTES = 16 * 1024
 
 
 @dataclass
 class HubReadApi:
-    source: RepoSource
+    source: Source
     tokens: ServerTokens
     tree_page_size: int = 1000
 
-    # --- access ------------------------------------------------------------------------------
+    # --- access (each runs in a worker thread) -------------------------------------------------
     def _guard(self, request: Request, repo: ServedRepo) -> Response | None:
         """None when the request may read ``repo``, else the 401 to send."""
         sent, may_read, _ = self.tokens.check(request)
@@ -48,18 +66,18 @@ class HubReadApi:
             return unauthorized(repo.repo_id, bad_token=False)
         return None
 
-    async def _open(
+    def _open(
         self, request: Request, repo_type: Any, repo_id: str, revision: str | None
     ) -> ServedRevision | Response:
         try:
-            repo = await run_in_threadpool(self.source.repo, repo_type, repo_id)
+            repo = self.source.repo(repo_type, repo_id)
         except HGLocalizationError as exc:
             return error_response(exc)
         denied = self._guard(request, repo)
         if denied is not None:
             return denied
         try:
-            resolved = await run_in_threadpool(self.source.resolve_in, repo, revision)
+            resolved = self.source.resolve_in(repo, revision)
         except HGLocalizationError as exc:
             return error_response(exc)
         if resolved.private and not repo.private:  # private upstream, localized with a token
@@ -68,23 +86,37 @@ class HubReadApi:
                 return denied
         return resolved
 
-    # --- /api/{type}s/{repo}[/revision/{rev}] --------------------------------------------------
+    # --- GET /api/{type}s/{repo}[/revision/{rev}] ------------------------------------------------
     async def info(self, request: Request, route: ApiRoute) -> Response:
-        opened = await self._open(request, route.repo_type, route.repo_id, route.revision)
+        return await run_in_threadpool(self._info, request, route)
+
+    def _info(self, request: Request, route: ApiRoute) -> Response:
+        opened = self._open(request, route.repo_type, route.repo_id, route.revision)
         if isinstance(opened, Response):
             return opened
         with_blobs = request.query_params.get("blobs", "").lower() == "true"
-        card = await run_in_threadpool(card_data, opened)
-        return JSONResponse(repo_info_json(opened, card, with_blobs=with_blobs))
+        return JSONResponse(repo_info_json(opened, card_data(opened), with_blobs=with_blobs))
 
-    # --- /api/{type}s -----------------------------------------------------------------------
+    # --- GET /api/{type}s/{repo}/commits/{rev} ---------------------------------------------------
+    async def commits(self, request: Request, route: ApiRoute) -> Response:
+        return await run_in_threadpool(self._commits, request, route)
+
+    def _commits(self, request: Request, route: ApiRoute) -> Response:
+        opened = self._open(request, route.repo_type, route.repo_id, route.revision)
+        if isinstance(opened, Response):
+            return opened
+        return JSONResponse(commits_json(opened))
+
+    # --- GET /api/{type}s -----------------------------------------------------------------------
     async def list(self, request: Request, route: ListRoute) -> Response:
+        return await run_in_threadpool(self._list, request, route)
+
+    def _list(self, request: Request, route: ListRoute) -> Response:
         _, may_read, _ = self.tokens.check(request)
         search = request.query_params.get("search", "").lower()
         author = request.query_params.get("author")
-        repos = await run_in_threadpool(self.source.list_repos, route.repo_type)
         result = []
-        for repo in repos:
+        for repo in self.source.list_repos(route.repo_type):
             if repo.private and not may_read:
                 continue
             if search and search not in repo.repo_id.lower():
@@ -92,21 +124,22 @@ class HubReadApi:
             if author and repo.repo_id.split("/")[0] != author:
                 continue
             try:
-                revision = await run_in_threadpool(self.source.resolve_in, repo, None)
+                revision = self.source.resolve_in(repo, None)
             except HGLocalizationError:
                 continue
             if revision.private and not may_read:
                 continue
-            result.append(_summary_json(revision))
-        limit = request.query_params.get("limit")
-        if limit and limit.isdigit():
-            result = result[: int(limit)]
-        return JSONResponse(result)
+            result.append(summary_json(revision))
+        limit = _int(request.query_params.get("limit"), len(result))
+        return JSONResponse(result[:limit])
 
-    # --- /api/{type}s/{repo}/refs -------------------------------------------------------------
+    # --- GET /api/{type}s/{repo}/refs -------------------------------------------------------------
     async def refs(self, request: Request, route: ApiRoute) -> Response:
+        return await run_in_threadpool(self._refs, request, route)
+
+    def _refs(self, request: Request, route: ApiRoute) -> Response:
         try:
-            repo = await run_in_threadpool(self.source.repo, route.repo_type, route.repo_id)
+            repo = self.source.repo(route.repo_type, route.repo_id)
         except HGLocalizationError as exc:
             return error_response(exc)
         denied = self._guard(request, repo)
@@ -115,8 +148,8 @@ class HubReadApi:
         branches: list[dict[str, str]] = []
         tags: list[dict[str, str]] = []
         pull_requests: list[dict[str, str]] = []
-        for name in repo.revisions:
-            revision = await run_in_threadpool(self.source.resolve, route.repo_type, route.repo_id, name)
+        for revision in self.source.served_revisions(repo):  # a damaged revision is left out
+            name = revision.revision
             if name.startswith("refs/pr/"):
                 pull_requests.append({"name": name, "ref": name, "targetCommit": revision.commit})
             elif name in repo.tags:
@@ -128,216 +161,95 @@ class HubReadApi:
             answer["pullRequests"] = pull_requests  # the Hub sends this key only when asked
         return JSONResponse(answer)
 
-    # --- /api/{type}s/{repo}/tree/{rev}[/{path}] ------------------------------------------------
+    # --- GET /api/{type}s/{repo}/tree/{rev}[/{path}] ----------------------------------------------
     async def tree(self, request: Request, route: ApiRoute) -> Response:
-        opened = await self._open(request, route.repo_type, route.repo_id, route.revision)
+        return await run_in_threadpool(self._tree, request, route)
+
+    def _tree(self, request: Request, route: ApiRoute) -> Response:
+        opened = self._open(request, route.repo_type, route.repo_id, route.revision)
         if isinstance(opened, Response):
             return opened
         recursive = request.query_params.get("recursive", "").lower() == "true"
         expand = request.query_params.get("expand", "").lower() == "true"
         base = route.path.strip("/")
-        if base and not _is_directory(opened, base):
+        if base and not opened.is_directory(base):
             missing = EntryNotFoundError(opened.repo_id, base, route.revision)
             return error_response(missing, commit=opened.commit)
-        entries = list(_tree_entries(opened, base, recursive, expand))
+        entries = list(tree_entries(opened, base, recursive, expand))
         start = _int(request.query_params.get("cursor"), 0)
         size = min(_int(request.query_params.get("limit"), self.tree_page_size), self.tree_page_size)
-        page = entries[start : start + size]
-        headers = {"X-Repo-Commit": opened.commit}
+        headers = {"X-Repo-Commit": header_value(opened.commit)}
         if start + size < len(entries):
-            headers["Link"] = f'<{_next_page_url(request, start + size)}>; rel="next"'
-        return JSONResponse(page, headers=headers)
+            headers["Link"] = header_value(f'<{_next_page_url(request, start + size)}>; rel="next"')
+        return JSONResponse(entries[start : start + size], headers=headers)
 
-    # --- POST /api/{type}s/{repo}/paths-info/{rev} ----------------------------------------------
+    # --- POST /api/{type}s/{repo}/paths-info/{rev} ------------------------------------------------
     async def paths_info(self, request: Request, route: ApiRoute) -> Response:
-        opened = await self._open(request, route.repo_type, route.repo_id, route.revision)
+        opened = await run_in_threadpool(self._open, request, route.repo_type, route.repo_id, route.revision)
         if isinstance(opened, Response):
             return opened
-        form = await request.form()
-        expand = str(form.get("expand", "")).lower() == "true"
-        wanted = [str(p).strip("/") for p in form.getlist("paths")]
-        result = []
-        for path in wanted:
-            served = opened.file(path)
-            if served is not None:
-                result.append(_file_entry(served, opened, expand))
-            elif path and _is_directory(opened, path):
-                result.append(_dir_entry(path, opened, expand))
-        return JSONResponse(result, headers={"X-Repo-Commit": opened.commit})
+        form = await _paths_form(request)
+        if isinstance(form, Response):
+            return form
+        return await run_in_threadpool(_paths_info_answer, opened, *form)
 
-    # --- HEAD/GET [/datasets]/{repo}/resolve/{rev}/{path} ---------------------------------------
+    # --- HEAD/GET [/datasets]/{repo}/resolve/{rev}/{path} -----------------------------------------
     async def resolve(self, request: Request, route: ResolveRoute) -> Response:
-        opened = await self._open(request, route.repo_type, route.repo_id, route.revision)
+        return await run_in_threadpool(self._resolve, request, route)
+
+    def _resolve(self, request: Request, route: ResolveRoute) -> Response:
+        opened = self._open(request, route.repo_type, route.repo_id, route.revision)
         if isinstance(opened, Response):
             return opened
         served = opened.file(route.path)
-        if served is None or not served.disk_path.is_file():
-            return error_response(
-                EntryNotFoundError(opened.repo_id, route.path, route.revision), commit=opened.commit
-            )
-        etag = f'"{served.etag}"'
-        headers = {
-            "X-Repo-Commit": opened.commit,
-            "ETag": etag,
-            "X-Linked-Etag": etag,
-            "X-Linked-Size": str(served.size),
-            "Accept-Ranges": "bytes",
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(served.path.rsplit('/', 1)[-1])}",
-            "Cache-Control": "public, max-age=31536000, immutable"
-            if route.revision == opened.commit
-            else "no-cache",
-        }
-        media_type = mimetypes.guess_type(served.path)[0] or "application/octet-stream"
-        return _RepoFileResponse(served.disk_path, headers=headers, media_type=media_type)
+        answer = None
+        if served is not None:
+            headers = _file_headers(opened, served, immutable=route.revision == opened.commit)
+            answer = self.source.file_response(opened, served, headers)
+        if answer is None:  # not in the revision, gone, or a link out of the root
+            missing = EntryNotFoundError(opened.repo_id, route.path, route.revision)
+            return error_response(missing, commit=opened.commit)
+        return answer
 
 
-class _RepoFileResponse(FileResponse):
-    """Starlette's Range-capable file answer, in 1 MiB chunks: 64 KiB chunks (one thread hop each)
-    cap a large download at a fraction of what the disk and loopback can do (bench/README.md)."""
-
-    chunk_size = 1024 * 1024
-
-
-# --- JSON shapes ------------------------------------------------------------------------------
-
-
-def _iso(moment: datetime) -> str:
-    """``2024-06-01T12:00:00.000Z``: huggingface_hub parses only this form (UTC, with a ``Z``)."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def _lfs_pointer_size(served: ServedFile) -> int:
-    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{served.sha256}\nsize {served.size}\n"
-    return len(pointer)
-
-
-def card_data(revision: ServedRevision) -> dict[str, Any]:
-    """The YAML front matter of the repo's README.md, as the Hub's ``cardData``."""
-    readme = revision.file("README.md")
-    if readme is None or readme.size > CARD_MAX_BYTES:
-        return {}
-    try:
-        text = readme.disk_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return parse_front_matter(text)
-
-
-def parse_front_matter(text: str) -> dict[str, Any]:
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    if end == -1:
-        return {}
-    try:
-        data = yaml.safe_load(text[3:end])
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def repo_info_json(revision: ServedRevision, card: dict[str, Any], *, with_blobs: bool) -> dict[str, Any]:
-    siblings = []
-    for served in revision.files:
-        sibling: dict[str, Any] = {"rfilename": served.path}
-        if with_blobs:
-            sibling["size"] = served.size
-            sibling["blobId"] = served.git_sha1
-            if served.lfs:
-                sibling["lfs"] = {
-                    "sha256": served.sha256,
-                    "size": served.size,
-                    "pointerSize": _lfs_pointer_size(served),
-                }
-        siblings.append(sibling)
-    tags = card.get("tags") if isinstance(card.get("tags"), list) else []
-    info: dict[str, Any] = {
-        **_summary_json(revision),
-        "disabled": False,
-        "gated": False,
-        "tags": tags,
-        "siblings": siblings,
-        "cardData": card,
-        "createdAt": _iso(revision.last_modified),
-        "usedStorage": sum(f.size for f in revision.files),
-    }
-    if revision.repo_type == "model":
-        for key in ("library_name", "pipeline_tag"):
-            if isinstance(card.get(key), str):
-                info[key] = card[key]
-    return info
-
-
-def _summary_json(revision: ServedRevision) -> dict[str, Any]:
-    namespace = revision.repo_id.split("/")[0] if "/" in revision.repo_id else None
-    summary: dict[str, Any] = {
-        "_id": revision.commit[:24],
-        "id": revision.repo_id,
-        "author": namespace,
-        "sha": revision.commit,
-        "lastModified": _iso(revision.last_modified),
-        "private": revision.private,
-        "downloads": 0,
-        "likes": 0,
-    }
-    if revision.repo_type == "model":
-        summary["modelId"] = revision.repo_id
-    return summary
-
-
-def _file_entry(served: ServedFile, revision: ServedRevision, expand: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {"type": "file", "oid": served.git_sha1, "size": served.size, "path": served.path}
-    if served.lfs:
-        entry["lfs"] = {"oid": served.sha256, "size": served.size, "pointerSize": _lfs_pointer_size(served)}
-    if expand:
-        entry["lastCommit"] = _last_commit(revision)
-        entry["securityFileStatus"] = {"status": "safe"}
-    return entry
-
-
-def _dir_entry(path: str, revision: ServedRevision, expand: bool) -> dict[str, Any]:
-    oid = hashlib.sha1(f"{revision.commit}:{path}".encode()).hexdigest()
-    entry: dict[str, Any] = {"type": "directory", "oid": oid, "size": 0, "path": path}
-    if expand:
-        entry["lastCommit"] = _last_commit(revision)
-    return entry
-
-
-def _last_commit(revision: ServedRevision) -> dict[str, str]:
+def _file_headers(revision: ServedRevision, served: ServedFile, *, immutable: bool) -> dict[str, str]:
+    """The Hub's headers for one file, whatever its bytes come from."""
+    etag = header_value(f'"{served.etag}"')
     return {
-        "id": revision.commit,
-        "title": f"Revision {revision.revision}",
-        "date": _iso(revision.last_modified),
+        "X-Repo-Commit": header_value(revision.commit),
+        "ETag": etag,
+        "X-Linked-Etag": etag,
+        "X-Linked-Size": str(served.size),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": header_value(
+            f"inline; filename*=UTF-8''{quote(served.path.rsplit('/', 1)[-1])}"
+        ),
+        "Content-Type": mimetypes.guess_type(served.path)[0] or "application/octet-stream",
+        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache",
     }
 
 
-def _directories(revision: ServedRevision) -> set[str]:
-    folders = set()
-    for served in revision.files:
-        parts = served.path.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            folders.add("/".join(parts[:depth]))
-    return folders
+async def _paths_form(request: Request) -> tuple[list[str], bool] | Response:
+    """The ``paths`` and ``expand`` of a paths-info form, or the 400 to send (too many, too long)."""
+    try:
+        form = await request.form(
+            max_files=0, max_fields=PATHS_INFO_MAX_PATHS + 8, max_part_size=_FORM_FIELD_MAX_BYTES
+        )
+    except (HTTPException, MultiPartException) as exc:
+        detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+        if "Too many fields" in str(detail):
+            return hub_error(400, PATHS_INFO_TOO_MANY)
+        return hub_error(400, f"The paths-info form was refused: {detail}")
+    paths = form.getlist("paths")
+    if len(paths) > PATHS_INFO_MAX_PATHS:
+        return hub_error(400, PATHS_INFO_TOO_MANY)
+    expand = str(form.get("expand", "")).lower() == "true"
+    return [str(p).strip("/") for p in paths], expand
 
 
-def _is_directory(revision: ServedRevision, path: str) -> bool:
-    return path in _directories(revision)
-
-
-def _tree_entries(
-    revision: ServedRevision, base: str, recursive: bool, expand: bool
-) -> Iterable[dict[str, Any]]:
-    prefix = f"{base}/" if base else ""
-    depth = prefix.count("/")
-    folders = sorted(d for d in _directories(revision) if d.startswith(prefix))
-    files = sorted((f for f in revision.files if f.path.startswith(prefix)), key=lambda f: f.path)
-    for folder in folders:
-        if recursive or folder.count("/") == depth:
-            yield _dir_entry(folder, revision, expand)
-    for served in files:
-        if recursive or served.path.count("/") == depth:
-            yield _file_entry(served, revision, expand)
+def _paths_info_answer(revision: ServedRevision, paths: list[str], expand: bool) -> Response:
+    entries = paths_info_entries(revision, paths, expand)
+    return JSONResponse(entries, headers={"X-Repo-Commit": header_value(revision.commit)})
 
 
 def _next_page_url(request: Request, cursor: int) -> str:
@@ -354,4 +266,7 @@ def _next_page_url(request: Request, cursor: int) -> str:
 
 
 def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() else default
+    """A non-negative query parameter (``limit``, ``cursor``); anything else is ``default``."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return default

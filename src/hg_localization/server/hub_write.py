@@ -8,6 +8,7 @@
 ``PUT  /_hgloc/lfs/{type}/{oid}/{size}?expires=…&sig=…``     the upload itself: no auth header
 ``POST /api/{type}s/{repo}/commit/{rev}`` (NDJSON)           one commit: files, LFS files, deletions
 ``/api/{type}s/{repo}/xet-{read,write}-token/{rev}``         307 to ``XET_HELP_PATH``, which is a 501
+tags, branches, settings, ``DELETE /api/repos/delete``       :mod:`hub_refs`
 ==========================================================  =====================================
 
 Every write needs a bearer token from the server's write tokens, except the upload PUT: the
@@ -35,8 +36,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError
-from hg_localization.ids import RepoType, parse_repo_type, validate_repo_path, validate_revision
+from hg_localization.ids import RepoType, parse_repo_type, validate_revision
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.confine import writable_path
+from hg_localization.server.hub_refs import HubRefsApi
+from hg_localization.server.ref_writer import RefWriter
 from hg_localization.server.repo_source import LFS_MIN_SIZE, LFS_SUFFIXES, RepoSource, ServedRevision
 from hg_localization.server.repo_writer import (
     Addition,
@@ -45,7 +49,7 @@ from hg_localization.server.repo_writer import (
     RepoExistsError,
     RepoWriter,
 )
-from hg_localization.server.responses import error_response, hub_error
+from hg_localization.server.responses import error_response, header_value, hub_error
 from hg_localization.server.routing import ApiRoute, LfsBatchRoute, Route
 
 UPLOAD_PREFIX = "/_hgloc/lfs/"
@@ -69,6 +73,7 @@ class HubWriteApi:
 
     def __post_init__(self) -> None:
         self.writer = RepoWriter(self.source)
+        self.refs = HubRefsApi(RefWriter(self.writer), deny=self._deny)  # tags, branches, settings, delete
 
     async def handle(self, request: Request, route: Route | None) -> Response | None:
         """Answer a write request, or None when this is not one."""
@@ -78,6 +83,8 @@ class HubWriteApi:
             return xet
         if request.method == "PUT" and path.startswith(UPLOAD_PREFIX):
             return await self._receive(request, path[len(UPLOAD_PREFIX) :])
+        if HubRefsApi.handles(request, route):
+            return await self.refs.handle(request, route)
         if request.method != "POST":
             return None
         if path == "/api/validate-yaml":
@@ -127,7 +134,8 @@ class HubWriteApi:
             created = await run_in_threadpool(self.writer.create_repo, repo_type, repo_id, private=private)
         except RepoExistsError as exc:  # the client reads the url from the 409 too (exist_ok=True)
             url = _repo_url(request, repo_type, repo_id)
-            return JSONResponse({"error": exc.message, "url": url}, 409, {"X-Error-Message": exc.message})
+            headers = {"X-Error-Message": header_value(exc.message)}
+            return JSONResponse({"error": exc.message, "url": url}, 409, headers)
         return JSONResponse({"url": _repo_url(request, repo_type, created), "name": created, "id": created})
 
     # --- POST /api/{type}s/{repo}/preupload/{rev} --------------------------------------------------
@@ -136,7 +144,7 @@ class HubWriteApi:
         base = await self._base(route.repo_type, route.repo_id, route.revision)
         answers = []
         for entry in _list_of_objects(body.get("files")):
-            path = validate_repo_path(entry.get("path"))
+            path = writable_path(entry.get("path"))
             size = _non_negative_int(entry.get("size"), f"size of '{path}'")
             lfs = _suffix(path) in LFS_SUFFIXES or size >= LFS_MIN_SIZE  # the rule RepoSource serves by
             answer: dict[str, Any] = {
@@ -186,7 +194,7 @@ class HubWriteApi:
     async def _receive(self, request: Request, tail: str) -> Response:
         parts = tail.split("/")
         expires, signature = request.query_params.get("expires", ""), request.query_params.get("sig", "")
-        if len(parts) != 3 or not parts[2].isdigit() or not expires.isdigit():
+        if len(parts) != 3 or not _is_number(parts[2]) or not _is_number(expires):
             return hub_error(404, "No such upload URL.")
         repo_type, oid, size = parts[0], parts[1], int(parts[2])
         if repo_type not in ("model", "dataset") or not hmac.compare_digest(
@@ -256,7 +264,8 @@ def xet_answer(path: str, route: Route | None) -> Response | None:
     if path == XET_HELP_PATH:
         return hub_error(501, XET_UNSUPPORTED)
     if isinstance(route, ApiRoute) and route.action in ("xet-read-token", "xet-write-token"):
-        return RedirectResponse(XET_HELP_PATH, status_code=307, headers={"X-Error-Message": XET_UNSUPPORTED})
+        headers = {"X-Error-Message": header_value(XET_UNSUPPORTED)}
+        return RedirectResponse(XET_HELP_PATH, status_code=307, headers=headers)
     return None
 
 
@@ -286,17 +295,18 @@ def parse_commit(body: bytes) -> Commit:
                 content = base64.b64decode(str(value.get("content", "")), validate=True)
             except (binascii.Error, ValueError):
                 raise InvalidInputError(f"Commit line {number}: the content is not valid base64.") from None
-            additions.append(Addition(validate_repo_path(value.get("path")), content=content))
+            additions.append(Addition(writable_path(value.get("path")), content=content))
         elif key == "lfsFile":
+            path = writable_path(value.get("path"))
             if value.get("algo", "sha256") != "sha256":
                 raise InvalidInputError(f"Commit line {number}: only sha256 LFS objects are accepted.")
             size = _non_negative_int(value.get("size"), f"commit line {number} size")
             oid = str(value.get("oid", "")).lower()
-            additions.append(Addition(validate_repo_path(value.get("path")), oid=oid, size=size))
+            additions.append(Addition(path, oid=oid, size=size))
         elif key == "deletedFile":
-            deleted_files.append(validate_repo_path(value.get("path")))
+            deleted_files.append(writable_path(value.get("path")))
         elif key == "deletedFolder":
-            deleted_folders.append(validate_repo_path(str(value.get("path", "")).rstrip("/")))
+            deleted_folders.append(writable_path(str(value.get("path", "")).rstrip("/")))
         else:
             raise InvalidInputError(f"Commit line {number}: unknown operation {key!r}.")
     if not summary:
@@ -308,6 +318,10 @@ def parse_commit(body: bytes) -> Commit:
         deleted_folders=tuple(deleted_folders),
         parent_commit=parent,
     )
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 async def _validate_yaml(request: Request) -> Response:

@@ -13,21 +13,31 @@ One class reads two kinds of folder, both shaped ``<root>/<namespace>/<name>/<re
   file does, and the commit id works as a revision name too.
 
 - **the local store**: each revision folder has its metadata file, which names the upstream
-  commit and every file's checksums; folders without one are incomplete and not served.
+  commit and every file's checksums; folders without one are incomplete and not served. A
+  revision that was a tag upstream (the metadata file's ``ref_kind``) is listed as a tag.
 
 Checksums of manifest-less files are computed once per (path, size, mtime) and cached.
+
+Nothing outside a root is read (:mod:`.confine`): a namespace, repo or revision folder that is a
+symbolic link is not served, and every file (served bytes, metadata files, ``repo.json``) is
+opened from the root down without following a link, so a file swapped for a link to
+``/etc/passwd`` after it was listed is refused when it is opened. ``serve --repos DIR
+--follow-symlinks`` lets an operator opt in to links (``follow_symlinks=True``). A revision
+whose metadata file is damaged or unreadable is skipped, with one warning, and the rest served.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from starlette.responses import Response
 
 from hg_localization.errors import HGLocalizationError, RepoNotFoundError, RevisionNotFoundError
 from hg_localization.ids import (
@@ -38,9 +48,18 @@ from hg_localization.ids import (
     revision_folder,
     revision_from_folder,
 )
-from hg_localization.integrity.hashing import hash_file
-from hg_localization.store.layout import METADATA_FILENAME, PARTIAL_SUFFIX
+from hg_localization.integrity.hashing import CHUNK_SIZE, hash_chunks
+from hg_localization.server import confine
+from hg_localization.server.file_response import disk_file_response
+
+# Re-exported: modules written before served.py import them from here.
+from hg_localization.server.served import ServedFile as ServedFile
+from hg_localization.server.served import ServedRepo as ServedRepo
+from hg_localization.server.served import ServedRevision as ServedRevision
+from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.manifest import RevisionManifest
+
+logger = logging.getLogger(__name__)
 
 REPO_SETTINGS_FILENAME = "repo.json"
 DEFAULT_BRANCH = "main"
@@ -56,53 +75,6 @@ LFS_SUFFIXES = frozenset(
 LFS_MIN_SIZE = 10 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ServedFile:
-    path: str
-    disk_path: Path
-    size: int
-    git_sha1: str
-    sha256: str
-    lfs: bool
-
-    @property
-    def etag(self) -> str:
-        """What the Hub sends as ETag: the sha256 of LFS files, the git blob id of others."""
-        return self.sha256 if self.lfs else self.git_sha1
-
-
-@dataclass(frozen=True)
-class ServedRevision:
-    repo_type: RepoType
-    repo_id: str
-    revision: str
-    commit: str
-    files: tuple[ServedFile, ...]
-    last_modified: datetime
-    private: bool
-    _by_path: dict[str, ServedFile] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._by_path.update({f.path: f for f in self.files})
-
-    def file(self, path: str) -> ServedFile | None:
-        return self._by_path.get(path)
-
-
-@dataclass(frozen=True)
-class ServedRepo:
-    repo_type: RepoType
-    repo_id: str
-    private: bool
-    default_branch: str
-    revisions: tuple[str, ...]
-    path: Path
-    tags: tuple[str, ...] = ()
-
-
-_FileStat = tuple[str, str, int, int, int]  # (repo path, disk path, size, mtime_ns, inode)
-
-
 class RepoSource:
     """Repos under one root per repo type, as they are on disk at each call.
 
@@ -111,16 +83,22 @@ class RepoSource:
     a request costs one directory walk, not a rebuild, and a changed file is seen at once.
     """
 
-    def __init__(self, roots: dict[RepoType, Path], *, manifests_only: bool = False) -> None:
+    def __init__(
+        self, roots: dict[RepoType, Path], *, manifests_only: bool = False, follow_symlinks: bool = False
+    ) -> None:
         self.roots = roots
         self.manifests_only = manifests_only
+        self.follow_symlinks = follow_symlinks and not manifests_only  # the store never follows links
         self._hashes: dict[tuple[str, int, int, int], tuple[str, str]] = {}
-        self._revisions: dict[tuple[str, str, bool], tuple[object, ServedRevision]] = {}
+        #: A damaged revision is cached as None (with its signature): warned about once, then skipped.
+        self._revisions: dict[tuple[str, str, bool], tuple[object, ServedRevision | None]] = {}
+        self._ref_kinds: dict[str, tuple[tuple[int, int, int], str | None]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def for_repos_dir(cls, directory: Path) -> RepoSource:
-        return cls({"model": directory / "models", "dataset": directory / "datasets"})
+    def for_repos_dir(cls, directory: Path, *, follow_symlinks: bool = False) -> RepoSource:
+        roots: dict[RepoType, Path] = {"model": directory / "models", "dataset": directory / "datasets"}
+        return cls(roots, follow_symlinks=follow_symlinks)
 
     @classmethod
     def for_store(cls, models_base: Path, datasets_base: Path) -> RepoSource:
@@ -136,10 +114,13 @@ class RepoSource:
         if root is None:
             raise RepoNotFoundError(repo_id, repo_type)
         path = root.joinpath(*parsed.folder_parts)
+        below = self.below(repo_type)
+        if below is not None and confine.links_below(path, below):
+            raise RepoNotFoundError(repo_id, repo_type)  # a namespace or repo folder that is a link
         revisions = tuple(self._revision_names(path))
         if not revisions:
             raise RepoNotFoundError(repo_id, repo_type)
-        settings = _read_settings(path)
+        settings = _read_settings(path, below)
         return ServedRepo(
             repo_type=repo_type,
             repo_id=str(parsed),
@@ -147,14 +128,42 @@ class RepoSource:
             default_branch=str(settings.get("default_branch", DEFAULT_BRANCH)),
             revisions=revisions,
             path=path,
-            tags=_string_list(settings.get("tags")),
+            tags=self._stored_tags(path, revisions, below)
+            if self.manifests_only
+            else _string_list(settings.get("tags")),
         )
+
+    def _stored_tags(
+        self, repo_path: Path, revisions: tuple[str, ...], below: Path | None
+    ) -> tuple[str, ...]:
+        """The store's revisions whose metadata file says they were a tag upstream (read once each)."""
+        tags = []
+        for name in revisions:
+            manifest_path = repo_path / revision_folder(name) / METADATA_FILENAME
+            try:
+                stat = confine.regular_lstat(manifest_path)
+                if stat is None:
+                    continue
+                signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+                with self._lock:
+                    cached = self._ref_kinds.get(str(manifest_path))
+                if cached is None or cached[0] != signature:
+                    data = json.loads(confine.read_file(manifest_path, below))
+                    kind = data.get("ref_kind") if isinstance(data, dict) else None
+                    cached = (signature, kind if isinstance(kind, str) else None)
+                    with self._lock:
+                        self._ref_kinds[str(manifest_path)] = cached
+            except (OSError, ValueError, RecursionError):
+                continue  # unreadable: served (or not) as the revision loader decides, never as a tag
+            if cached[1] == "tag":
+                tags.append(name)
+        return tuple(tags)
 
     def list_repos(self, repo_type: RepoType) -> list[ServedRepo]:
         root = self.roots.get(repo_type)
         found = []
-        for namespace_dir in _subdirs(root):
-            for repo_dir in _subdirs(namespace_dir):
+        for namespace_dir in _subdirs(root, self.follow_symlinks):
+            for repo_dir in _subdirs(namespace_dir, self.follow_symlinks):
                 namespace = namespace_dir.name
                 name = repo_dir.name
                 repo_id = name if namespace == NO_NAMESPACE_FOLDER else f"{namespace}/{name}"
@@ -163,6 +172,10 @@ class RepoSource:
                 except HGLocalizationError:
                     continue
         return found
+
+    def below(self, repo_type: RepoType) -> Path | None:
+        """The root files of ``repo_type`` are read below without following links (None: followed)."""
+        return None if self.follow_symlinks else self.roots.get(repo_type)
 
     # --- revisions ---------------------------------------------------------------------------
     def resolve(self, repo_type: RepoType, repo_id: str, revision: str | None = None) -> ServedRevision:
@@ -176,28 +189,44 @@ class RepoSource:
         if is_commit_sha(wanted):
             # Several folders can be at one commit (a metadata-only copy named by the commit, a
             # full branch): the fullest answers, so a tree listed by commit never lacks files.
-            loaded = [self._load(repo, name) for name in repo.revisions]
-            matches = [candidate for candidate in loaded if candidate.commit == wanted]
+            matches = [candidate for candidate in self.served_revisions(repo) if candidate.commit == wanted]
             if matches:
                 return max(matches, key=lambda candidate: len(candidate.files))
         if wanted in repo.revisions:
             return self._load(repo, wanted)
         raise RevisionNotFoundError(repo.repo_id, wanted, repo_type)
 
+    def served_revisions(self, repo: ServedRepo) -> list[ServedRevision]:
+        """Every revision of ``repo`` that can be served, in the order of ``repo.revisions``."""
+        served = []
+        for name in repo.revisions:
+            try:
+                served.append(self._load(repo, name))
+            except RevisionNotFoundError:  # damaged, or gone since the repo was listed
+                continue
+        return served
+
+    def file_response(
+        self, revision: ServedRevision, served: ServedFile, headers: dict[str, str]
+    ) -> Response | None:
+        return disk_file_response(served, headers)
+
     def _revision_names(self, repo_path: Path) -> Iterator[str]:
-        for folder in _subdirs(repo_path):
-            if self.manifests_only and not (folder / METADATA_FILENAME).is_file():
+        for folder in _subdirs(repo_path, self.follow_symlinks):
+            if self.manifests_only and confine.regular_lstat(folder / METADATA_FILENAME) is None:
                 continue
             yield revision_from_folder(folder.name)
 
     def _load(self, repo: ServedRepo, revision: str) -> ServedRevision:
+        """The revision in ``revision``'s folder, from the cache while its signature holds."""
         folder = repo.path / revision_folder(revision)
-        manifest_path = folder / METADATA_FILENAME
-        try:
-            manifest_stat = manifest_path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            manifest_stat = None
-        listing = None if manifest_stat is not None else _walk(folder)
+        below = self.below(repo.repo_type)
+        if below is not None and confine.links_below(folder, below):
+            raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
+        manifest_stat = confine.regular_lstat(folder / METADATA_FILENAME)
+        if manifest_stat is None and self.manifests_only:  # removed since the repo was listed
+            raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
+        listing = None if manifest_stat else confine.walk(folder, follow_links=self.follow_symlinks)
         signature: object = (
             (manifest_stat.st_mtime_ns, manifest_stat.st_size, manifest_stat.st_ino)
             if manifest_stat
@@ -207,9 +236,27 @@ class RepoSource:
         with self._lock:
             cached = self._revisions.get(key)
         if cached is not None and cached[0] == signature:
-            return cached[1]
+            loaded = cached[1]
+        else:
+            loaded = self._build(repo, revision, folder, listing)
+            with self._lock:
+                self._revisions[key] = (signature, loaded)
+        if loaded is None:
+            raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
+        return loaded
+
+    def _build(
+        self, repo: ServedRepo, revision: str, folder: Path, listing: list[confine.FileStat] | None
+    ) -> ServedRevision | None:
+        """Build a revision from its metadata file or its files; None (and a warning) when damaged."""
+        below = self.below(repo.repo_type)
         if listing is None:
-            manifest = RevisionManifest.from_json(manifest_path.read_text(encoding="utf-8"))
+            try:
+                manifest = RevisionManifest.from_json(confine.read_file(folder / METADATA_FILENAME, below))
+            except (OSError, HGLocalizationError) as exc:
+                reason = exc.message if isinstance(exc, HGLocalizationError) else exc.strerror or str(exc)
+                logger.warning("Not serving %s: its metadata file cannot be used (%s).", folder, reason)
+                return None
             files = tuple(
                 ServedFile(
                     path=r.path,
@@ -218,6 +265,7 @@ class RepoSource:
                     git_sha1=r.git_sha1,
                     sha256=r.sha256,
                     lfs=r.lfs,
+                    below=below,
                 )
                 for r in manifest.files
             )
@@ -225,12 +273,12 @@ class RepoSource:
             modified = manifest.fetched_at
             private = repo.private or manifest.private
         else:
-            files = tuple(self._served_file(entry) for entry in listing)
+            files = tuple(served for entry in listing if (served := self._served_file(entry, below)))
             commit = _content_commit(files)
             newest = max((entry[3] for entry in listing), default=0)
             modified = datetime.fromtimestamp(newest / 1e9, tz=UTC)
             private = repo.private
-        loaded = ServedRevision(
+        return ServedRevision(
             repo_type=repo.repo_type,
             repo_id=repo.repo_id,
             revision=revision,
@@ -239,56 +287,33 @@ class RepoSource:
             last_modified=modified,
             private=private,
         )
-        with self._lock:
-            self._revisions[key] = (signature, loaded)
-        return loaded
 
-    def _served_file(self, entry: _FileStat) -> ServedFile:
+    def _served_file(self, entry: confine.FileStat, below: Path | None) -> ServedFile | None:
+        """One file of a folder of repos, hashed once; None if it cannot be read (left out)."""
         relative, disk_path, size, mtime_ns, inode = entry
-        git_sha1, sha256 = self._hashes_of(Path(disk_path), size, mtime_ns, inode)
+        key = (disk_path, size, mtime_ns, inode)
+        with self._lock:
+            hashes = self._hashes.get(key)
+        if hashes is None:
+            try:
+                with os.fdopen(confine.open_file(Path(disk_path), below), "rb") as handle:
+                    digest = hash_chunks(iter(lambda: handle.read(CHUNK_SIZE), b""), size)
+            except OSError:  # unreadable, or a link since the walk
+                return None
+            if digest.size != size:  # changed since the walk: the next request sees it whole
+                return None
+            hashes = (digest.git_sha1, digest.sha256)
+            with self._lock:
+                self._hashes[key] = hashes
         return ServedFile(
             path=relative,
             disk_path=Path(disk_path),
             size=size,
-            git_sha1=git_sha1,
-            sha256=sha256,
+            git_sha1=hashes[0],
+            sha256=hashes[1],
             lfs=Path(relative).suffix.lower() in LFS_SUFFIXES or size >= LFS_MIN_SIZE,
+            below=below,
         )
-
-    def _hashes_of(self, path: Path, size: int, mtime_ns: int, inode: int) -> tuple[str, str]:
-        key = (str(path), size, mtime_ns, inode)
-        with self._lock:
-            cached = self._hashes.get(key)
-        if cached is None:
-            digest = hash_file(path)
-            cached = (digest.git_sha1, digest.sha256)
-            with self._lock:
-                self._hashes[key] = cached
-        return cached
-
-
-def _walk(folder: Path) -> list[_FileStat]:
-    """Every regular file under ``folder`` (no hidden names, no links, no partial downloads), sorted."""
-    found: list[_FileStat] = []
-    pending = [(str(folder), "")]
-    while pending:
-        directory, prefix = pending.pop()
-        try:
-            entries = os.scandir(directory)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        with entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                relative = f"{prefix}{entry.name}"
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, f"{relative}/"))
-                elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(PARTIAL_SUFFIX):
-                    stat = entry.stat(follow_symlinks=False)
-                    found.append((relative, entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
-    found.sort()
-    return found
 
 
 def _content_commit(files: tuple[ServedFile, ...]) -> str:
@@ -302,19 +327,21 @@ def _string_list(value: object) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
-def _read_settings(repo_path: Path) -> dict[str, object]:
+def _read_settings(repo_path: Path, below: Path | None) -> dict[str, object]:
     try:
-        data = json.loads((repo_path / REPO_SETTINGS_FILENAME).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        data = json.loads(confine.read_file(repo_path / REPO_SETTINGS_FILENAME, below))
+    except (OSError, ValueError, RecursionError):  # missing, a link, unreadable or not JSON
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def _subdirs(path: Path | None) -> list[Path]:
+def _subdirs(path: Path | None, follow_links: bool) -> list[Path]:
+    """The visible sub-folders of ``path``, sorted; folders that are links only with ``follow_links``."""
     if path is None:
         return []
     try:
         entries = sorted(path.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return []
-    return [e for e in entries if e.is_dir() and not e.is_symlink() and not e.name.startswith(".")]
+    visible = (e for e in entries if not e.name.startswith("."))
+    return [e for e in visible if e.is_dir() and (follow_links or not e.is_symlink())]

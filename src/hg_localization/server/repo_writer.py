@@ -2,9 +2,10 @@
 
 ::
 
-    <root>/<namespace>/<name>/repo.json                  {"private": …}, written when the repo is created
-    <root>/<namespace>/<name>/<revision>/…               one revision; a commit replaces it whole
+    <root>/<namespace>/<name>/repo.json                  {"private", "tags", "tag_messages"}: the settings
+    <root>/<namespace>/<name>/<revision>/…               one branch or tag; a commit replaces a branch whole
     <root>/<namespace>/<name>/.<id>.next/                the next revision being built (hidden: never served)
+    <root>/<namespace>/<name>/.<name>.deleted-<id>/      a deleted ref or repo, being removed (hidden)
     <root>/<namespace>/<name>/.hgloc-write.lock          one commit at a time per repo
     <root>/.hgloc-lfs/<sha256>                           an uploaded object, verified, waiting for its commit
     <root>/.hgloc-lfs/<sha256>.<id>.incomplete           an upload in progress
@@ -151,6 +152,12 @@ class RepoWriter:
         self.root(repo_type)
         with FileLock(str(self._lock_path(repo.path))):
             base = self.source.resolve(repo_type, repo.repo_id, revision)
+            if base.revision in repo.tags and not create_pr:
+                raise InvalidInputError(
+                    f"'{base.revision}' is a tag of '{repo.repo_id}': a tag never moves, so it takes "
+                    "no commits.",
+                    hint="Commit to a branch (main), then tag the new commit.",
+                )
             if commit.parent_commit and commit.parent_commit != base.commit:
                 raise CommitConflictError(
                     f"'{revision}' has moved: its head is {base.commit}, not {commit.parent_commit}.",
@@ -160,7 +167,7 @@ class RepoWriter:
             target_name = f"refs/pr/{pull_request}" if pull_request else base.revision
             building = repo.path / f".{uuid.uuid4().hex}.next"
             try:
-                _clone_tree(repo.path / revision_folder(base.revision), building)
+                clone_tree(repo.path / revision_folder(base.revision), building)
                 used = self._apply(repo_type, base, commit, building)
                 replaced = swap_in(building, repo.path / revision_folder(target_name))
                 if replaced is not None:
@@ -229,7 +236,7 @@ def _next_pull_request(revisions: tuple[str, ...]) -> int:
     return max(numbers, default=0) + 1
 
 
-def _clone_tree(source: Path, target: Path) -> None:
+def clone_tree(source: Path, target: Path) -> None:
     """``target`` becomes a copy of ``source`` made of hard links (copies across devices).
 
     Symbolic links are left out, as :class:`RepoSource` never serves them.

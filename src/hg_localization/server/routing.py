@@ -14,12 +14,26 @@ from urllib.parse import unquote
 from hg_localization.ids import RepoType
 
 ApiAction = Literal[
-    "info", "tree", "paths-info", "refs", "preupload", "commit", "xet-read-token", "xet-write-token"
+    "info",
+    "tree",
+    "paths-info",
+    "refs",
+    "preupload",
+    "commit",
+    "xet-read-token",
+    "xet-write-token",
+    "tag",
+    "branch",
+    "settings",
+    "commits",
 ]
 _ACTIONS_WITH_REVISION: frozenset[str] = frozenset(
     {"revision", "tree", "paths-info", "preupload", "commit", "xet-read-token", "xet-write-token"}
+    | {"tag", "branch"}  # ``tag/{revision or tag}``, ``branch/{branch}``: one encoded segment
+    | {"commits"}
 )
-_ACTIONS: frozenset[str] = _ACTIONS_WITH_REVISION | {"refs"}
+_ACTIONS_WITHOUT_TAIL: frozenset[str] = frozenset({"refs", "settings"})
+_ACTIONS: frozenset[str] = _ACTIONS_WITH_REVISION | _ACTIONS_WITHOUT_TAIL
 _TYPE_SEGMENTS: dict[str, RepoType] = {"models": "model", "datasets": "dataset"}
 
 
@@ -81,8 +95,8 @@ def _parse_api(segments: list[str]) -> Route | None:
             repo_id = "/".join(unquote(s) for s in rest[:id_length])
             action = rest[id_length]
             tail = rest[id_length + 1 :]
-            if action == "refs":
-                return ApiRoute(repo_type, repo_id, "refs") if not tail else None
+            if action in _ACTIONS_WITHOUT_TAIL:
+                return ApiRoute(repo_type, repo_id, action) if not tail else None  # type: ignore[arg-type]
             if not tail:  # ``/api/models/org/tree`` is the info of a repo named "tree"
                 continue
             revision = unquote(tail[0])

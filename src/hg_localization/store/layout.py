@@ -84,10 +84,15 @@ def local_names(repo_type: RepoType, repo_paths: Iterable[str]) -> dict[str, str
     return names
 
 
+def is_reserved_name(local_path: str) -> bool:
+    """True for a stored name that would collide with the store's own files (the one rule)."""
+    name = local_path.rsplit("/", 1)[-1]
+    return local_path == METADATA_FILENAME or name.endswith(PARTIAL_SUFFIX)
+
+
 def reserved_name_check(local_path: str, repo_id: str) -> None:
     """Refuse a repo file whose stored name would collide with the store's own files."""
-    name = local_path.rsplit("/", 1)[-1]
-    if local_path == METADATA_FILENAME or name.endswith(PARTIAL_SUFFIX):
+    if is_reserved_name(local_path):
         raise InvalidInputError(
             f"'{repo_id}' has a file '{local_path}', a name hg-localization reserves for its own use.",
             hint="Exclude it with --exclude, or ask the repo's owner to rename it.",

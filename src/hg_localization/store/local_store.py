@@ -19,8 +19,16 @@ from pathlib import Path
 from filelock import FileLock
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError
-from hg_localization.ids import RepoId, RepoType, parse_repo_id, revision_from_folder
+from hg_localization.ids import (
+    RepoId,
+    RepoType,
+    parse_repo_id,
+    revision_folder,
+    revision_from_folder,
+    validate_revision,
+)
 from hg_localization.store.atomic import atomic_write_text, fsync_dir, link_or_copy, remove_tree, swap_in
+from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.layout import (
     BY_BUCKET_FOLDER,
     LOCKS_FOLDER,
@@ -113,22 +121,29 @@ class LocalStore:
         return self.layout.repo_type
 
     # --- reading -----------------------------------------------------------------------------
+    # A folder with a metadata file that cannot be trusted is a DamagedRevision: never used as a
+    # revision (get, revisions_of, iter_revisions skip it), but listed by scan() and inspect().
     def get(self, repo_id: RepoId, revision: str) -> StoredRevision | None:
-        """The complete revision folder for ``repo_id``@``revision``, or None."""
-        folder = self.layout.revision_dir(repo_id, revision)
-        manifest = _read_manifest(folder / METADATA_FILENAME)
-        if manifest is None:
-            return None
-        return StoredRevision(path=folder, manifest=manifest)
+        """The complete revision folder for ``repo_id``@``revision``, or None (absent or damaged)."""
+        found = self.inspect(repo_id, revision)
+        return found if isinstance(found, StoredRevision) else None
+
+    def inspect(self, repo_id: RepoId, revision: str) -> StoredRevision | DamagedRevision | None:
+        """The revision folder for ``repo_id``@``revision``, complete or damaged; None when absent."""
+        return self._load(self.layout.revision_dir(repo_id, revision), repo_id, revision)
 
     def revisions_of(self, repo_id: RepoId) -> list[StoredRevision]:
-        repo_dir = self.layout.repo_dir(repo_id)
-        found = []
-        for folder in _subfolders(repo_dir):
-            manifest = _read_manifest(folder / METADATA_FILENAME)
-            if manifest is not None:
-                found.append(StoredRevision(path=folder, manifest=manifest))
-        return found
+        """Every complete revision of ``repo_id`` (damaged ones skipped)."""
+        return [found for found in self.scan_repo(repo_id) if isinstance(found, StoredRevision)]
+
+    def scan_repo(self, repo_id: RepoId) -> Iterator[StoredRevision | DamagedRevision]:
+        """Every revision folder of ``repo_id``, complete or damaged, sorted by folder name."""
+        for folder in _subfolders(self.layout.repo_dir(repo_id)):
+            revision = _revision_named_by(folder)
+            if revision is not None:
+                found = self._load(folder, repo_id, revision)
+                if found is not None:
+                    yield found
 
     def find_by_commit(self, repo_id: RepoId, commit: str) -> StoredRevision | None:
         """A complete revision of ``repo_id`` at ``commit``, preferring the one with most files."""
@@ -137,23 +152,44 @@ class LocalStore:
 
     def iter_revisions(self) -> Iterator[StoredRevision]:
         """Every complete revision in this store (this bucket scope only), sorted by id."""
+        for found in self.scan():
+            if isinstance(found, StoredRevision):
+                yield found
+
+    def scan(self) -> Iterator[StoredRevision | DamagedRevision]:
+        """Every revision folder in this store (this bucket scope only), complete or damaged, by id."""
         base = self.layout.base
         for namespace_dir in _subfolders(base):
             if namespace_dir.name in (BY_BUCKET_FOLDER, LOCKS_FOLDER) and namespace_dir.parent == base:
                 continue
             for repo_dir in _subfolders(namespace_dir):
                 try:
-                    parse_repo_id(
+                    repo_id = parse_repo_id(
                         repo_dir.name
                         if namespace_dir.name == "_"
                         else f"{namespace_dir.name}/{repo_dir.name}"
                     )
                 except HGLocalizationError:
                     continue
-                for folder in _subfolders(repo_dir):
-                    manifest = _read_manifest(folder / METADATA_FILENAME)
-                    if manifest is not None and revision_from_folder(folder.name) == manifest.revision:
-                        yield StoredRevision(path=folder, manifest=manifest)
+                yield from self.scan_repo(repo_id)
+
+    def _load(self, folder: Path, repo_id: RepoId, revision: str) -> StoredRevision | DamagedRevision | None:
+        """What the folder of ``repo_id``@``revision`` holds: None without a metadata file."""
+        manifest, reason = _read_manifest(folder / METADATA_FILENAME)
+        if manifest is None and reason is None:
+            return None
+        if manifest is not None:
+            named = (manifest.repo_type, manifest.repo_id, manifest.revision)
+            if named == (self.repo_type, str(repo_id), revision):
+                return StoredRevision(path=folder, manifest=manifest)
+            reason = (
+                f"its metadata file describes {manifest.repo_type} '{manifest.repo_id}' at "
+                f"'{manifest.revision}', not the folder it is in"
+            )
+        logger.info("The revision folder %s is damaged: %s", folder, reason)
+        return DamagedRevision(
+            path=folder, repo_type=self.repo_type, repo_id=str(repo_id), revision=revision, reason=str(reason)
+        )
 
     def content_index(self, repo_id: RepoId) -> ContentIndex:
         """Every verified file of every complete revision of the repo, by content (read once)."""
@@ -239,16 +275,30 @@ def inside(folder: Path, target: Path) -> Path:
     return target
 
 
-def _read_manifest(path: Path) -> RevisionManifest | None:
+def _read_manifest(path: Path) -> tuple[RevisionManifest | None, str | None]:
+    """The metadata file at ``path``, or why it cannot be used; ``(None, None)`` when there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
-        return None
+        return None, None
+    except OSError as exc:  # a folder in its place, no permission to read it, an I/O error
+        return None, f"its metadata file cannot be read ({exc.strerror or type(exc).__name__})"
+    where = "metadata file"
     try:
-        return RevisionManifest.from_json(text, where=str(path))
-    except HGLocalizationError as exc:
-        logger.warning("Ignoring %s: %s", path, exc)
+        return RevisionManifest.from_json(data, where=where), None
+    except InvalidInputError as exc:
+        detail = exc.message.removeprefix(f"The {where} is not valid: ")
+        return None, f"its metadata file is not valid ({detail})"
+
+
+def _revision_named_by(folder: Path) -> str | None:
+    """The revision a folder's name stands for; None for a folder that is not a revision folder."""
+    revision = revision_from_folder(folder.name)
+    try:
+        validate_revision(revision)
+    except InvalidInputError:
         return None
+    return revision if revision_folder(revision) == folder.name else None
 
 
 def _subfolders(path: Path) -> list[Path]:

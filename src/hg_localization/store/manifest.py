@@ -3,20 +3,32 @@
 It is the proof that a revision folder (or a bucket prefix) is complete, and the record of
 what is in it: each file's repo path, stored path, size, sha256 and git blob id. It never holds
 a token or any other secret.
+
+A metadata file is read back from a disk that may be damaged, and a metadata object from a
+bucket anyone on the team can write: :meth:`RevisionManifest.from_json` takes any bytes and
+returns a manifest whose every value can be used as it is (an id and revision that are valid,
+a 40-hex commit, paths that stay inside the folder, hex checksums), or raises
+:class:`~hg_localization.errors.InvalidInputError` saying what is wrong. Nothing else escapes it
+(no UnicodeDecodeError, RecursionError, TypeError, KeyError or ValueError of its own).
 """
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from hg_localization.errors import InvalidInputError
-from hg_localization.ids import RepoType, validate_repo_path
+from hg_localization.errors import HGLocalizationError, InvalidInputError
+from hg_localization.ids import RepoType, is_commit_sha, parse_repo_id, validate_repo_path, validate_revision
+from hg_localization.store.layout import METADATA_FILENAME
 
 MANIFEST_FORMAT = 1
+#: The largest file size a metadata file may record (an int64, as S3 and every filesystem have).
+MAX_FILE_SIZE = 2**63 - 1
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_GIT_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})?$")
 
 
 class Selection(BaseModel):
@@ -39,7 +51,7 @@ class Selection(BaseModel):
 class FileRecord(BaseModel):
     path: str  # the path in the repository
     local_path: str  # the path in the revision folder
-    size: int
+    size: int = Field(ge=0, le=MAX_FILE_SIZE)
     sha256: str
     git_sha1: str
     lfs: bool = False
@@ -62,6 +74,8 @@ class RevisionManifest(BaseModel):
     #: The upstream repo is private or gated: the store's server serves it only with a token.
     private: bool = False
     card_data: dict[str, object] = Field(default_factory=dict)
+    #: What ``revision`` was upstream when localized: a branch or a tag (None: a commit id, or unknown).
+    ref_kind: Literal["branch", "tag"] | None = None
 
     @property
     def full(self) -> bool:
@@ -85,16 +99,51 @@ class RevisionManifest(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "metadata file") -> RevisionManifest:
+        """The manifest ``text`` holds, checked; InvalidInputError for anything else whatever it is.
+
+        ``where`` names the file or object in the message (``The <where> is not valid: …``).
+        """
         try:
-            manifest = cls.model_validate(json.loads(text))
-        except (ValueError, ValidationError) as exc:
-            raise InvalidInputError(f"The {where} is not valid: {_short(exc)}") from exc
-        for record in manifest.files:  # a manifest from a bucket is outside input: check its paths
-            validate_repo_path(record.path)
-            validate_repo_path(record.local_path)
+            manifest = cls.model_validate_json(text)
+        except (ValueError, TypeError, RecursionError, UnicodeError) as exc:
+            # ValidationError is a ValueError; pydantic parses with a depth limit of its own, and
+            # refuses bytes that are not UTF-8 and strings with lone surrogates.
+            raise InvalidInputError(f"The {where} is not valid: {_reason(exc)}") from None
+        try:
+            _check_values(manifest)
+        except HGLocalizationError as exc:
+            raise InvalidInputError(f"The {where} is not valid: {exc.message}") from None
         return manifest
 
 
-def _short(exc: Exception) -> str:
+def _check_values(manifest: RevisionManifest) -> None:
+    """Values a well-formed file may still get wrong; each is used as a path, a key or a header."""
+    if str(parse_repo_id(manifest.repo_id)) != manifest.repo_id:
+        raise InvalidInputError(f"the repository id {manifest.repo_id!r} is not in its canonical form")
+    validate_revision(manifest.revision)
+    if not is_commit_sha(manifest.commit):
+        raise InvalidInputError(f"the commit {manifest.commit[:80]!r} is not a 40-hex commit id")
+    seen: set[str] = set()
+    for record in manifest.files:  # a manifest from a bucket is outside input: check its paths
+        validate_repo_path(record.path)
+        validate_repo_path(record.local_path)
+        if record.local_path == METADATA_FILENAME or record.local_path in seen:
+            raise InvalidInputError(f"the file {record.local_path!r} is listed twice or has a reserved name")
+        seen.add(record.local_path)
+        if not _SHA256_RE.match(record.sha256) or not _GIT_SHA_RE.match(record.git_sha1):
+            raise InvalidInputError(f"the checksums of {record.path!r} are not hex digests")
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying what is wrong (where pydantic says it: the field and the problem, no input)."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_input=False)
+        if errors:
+            first = errors[0]
+            field = ".".join(str(part) for part in first.get("loc", ()))
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            return f"{field + ': ' if field else ''}{first.get('msg', 'invalid')}{more}"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
     text = str(exc).splitlines()
     return text[0] if text else type(exc).__name__

@@ -23,6 +23,7 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import EntryNotFoundError, InvalidInputError, UpstreamError
 from hg_localization.hub.client import HubClient, RemoteRevision
 from hg_localization.ids import RepoId, parse_repo_id, validate_revision
+from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import Selection
 from hg_localization.usecases.dataset_configs import (
@@ -41,7 +42,6 @@ from hg_localization.usecases.repos import (
     check_make_public,
     find_local_revision,
     hub_client,
-    local_revisions,
     local_store,
     read_hub_file,
     team_cache,
@@ -65,16 +65,21 @@ def localize_dataset(
     force: bool = False,
     push: bool = True,
     make_public: bool = False,
+    allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> LocalizeOutcome:
-    """Bring a dataset into the local store: every file, or (``config_name``) one config's files."""
+    """Bring a dataset into the local store: every file, or (``config_name``) one config's files.
+
+    ``make_public`` refuses a private or gated upstream repo (the local copy is kept) unless
+    ``allow_private_public``.
+    """
     include, exclude = tuple(include), tuple(exclude)
     if config_name is not None and include:
         raise InvalidInputError(
             "A config name and --include patterns cannot be combined.",
             hint="--name CONFIG already selects that config's files; narrow it with --exclude.",
         )
-    check_make_public(config, make_public=make_public, push=push)
+    check_make_public(config, make_public=make_public, push=push, allow_private_public=allow_private_public)
     repo_id = parse_repo_id(dataset_id)
     revision = validate_revision(revision or DEFAULT_REVISION)
     store = dataset_store(config)
@@ -89,6 +94,7 @@ def localize_dataset(
         force=force,
         push=push,
         make_public=make_public,
+        allow_private_public=allow_private_public,
     )
     return localize(
         request,
@@ -194,6 +200,9 @@ def _require_data_files(repo_id: RepoId, paths: list[str], selection: Selection)
 
 @dataclass(frozen=True)
 class LocalDataset:
+    """One revision folder of the store: complete, or damaged (``problem`` says why, ``hint`` how
+    to repair it; it is never used, and what its metadata file said is unknown)."""
+
     dataset_id: str
     revision: str
     commit: str
@@ -206,11 +215,18 @@ class LocalDataset:
     path: str
     public: bool
     source: str
+    problem: str | None = None
+    hint: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "complete" if self.problem is None else "damaged"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "dataset_id": self.dataset_id,
             "revision": self.revision,
+            "status": self.status,
             "commit": self.commit,
             "config_names": list(self.config_names),
             "full": self.full,
@@ -220,11 +236,36 @@ class LocalDataset:
             "path": self.path,
             "is_public": self.public,
             "source": self.source,
+            "problem": self.problem,
+            "hint": self.hint,
         }
 
 
 def list_datasets(config: HGLocalizationConfig) -> list[LocalDataset]:
-    return [_describe(stored) for stored in local_revisions(config, "dataset")]
+    """Every revision folder of the dataset store, by id then revision; damaged ones included."""
+    found = [
+        _describe(item) if isinstance(item, StoredRevision) else _describe_damaged(item)
+        for item in dataset_store(config).scan()
+    ]
+    return sorted(found, key=lambda d: (d.dataset_id, d.revision))
+
+
+def _describe_damaged(damaged: DamagedRevision) -> LocalDataset:
+    return LocalDataset(
+        dataset_id=damaged.repo_id,
+        revision=damaged.revision,
+        commit="",
+        config_names=(),
+        full=False,
+        has_card=False,
+        files=0,
+        size=0,
+        path=str(damaged.path),
+        public=False,
+        source="",
+        problem=damaged.reason,
+        hint=damaged.hint,
+    )
 
 
 def _describe(stored: StoredRevision) -> LocalDataset:

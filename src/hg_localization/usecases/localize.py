@@ -8,9 +8,10 @@ The flow for a download::
       ▼
     staging folder (resumes an interrupted run)
       ├─ bucket has it?  fetch, verify every file's sha256 ─▶ publish
-      └─ Hub: resolve the commit, list files, select, then per file:
-             already verified in staging │ identical file elsewhere in the store (hard link)
-             │ else stream + hash + verify
+      └─ Hub: resolve the commit, list files, select, check the free space, then per file
+         (usecases/revision_fetch.py):
+             already verified in staging │ identical file elsewhere in the store (hard link,
+             hashed before it counts) │ else stream + hash + verify, resuming a partial file
          write the metadata file last ─▶ publish (swap into place)
     push to the bucket (unless told not to); a failed push leaves the local copy complete
 """
@@ -18,11 +19,8 @@ The flow for a download::
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, Protocol
 
 from huggingface_hub.utils import filter_repo_objects
@@ -34,13 +32,13 @@ from hg_localization.errors import (
     NotLocalizedError,
     StorageError,
 )
-from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision, verify_digest
+from hg_localization.hub.client import HubClient, RemoteFile
+from hg_localization.hub.download import FreeSpace, free_bytes
 from hg_localization.ids import RepoId, RepoType, is_commit_sha
-from hg_localization.integrity.hashing import hash_file
-from hg_localization.store.layout import local_names, reserved_name_check
 from hg_localization.store.local_store import LocalStore, Staging, StoredRevision
-from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
+from hg_localization.store.manifest import RevisionManifest, Selection
 from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.revision_fetch import RevisionFetcher
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +67,19 @@ class TeamCache(Protocol):
         ``commit``, a copy at any other commit does not count (the branch moved upstream).
         """
 
-    def push(self, stored: StoredRevision, *, make_public: bool, progress: ProgressListener) -> None:
-        """Upload a complete revision (incrementally; its metadata object last)."""
+    def push(
+        self,
+        stored: StoredRevision,
+        *,
+        make_public: bool,
+        progress: ProgressListener,
+        allow_private_public: bool = False,
+    ) -> None:
+        """Upload a complete revision (incrementally; its metadata object last).
+
+        ``make_public`` refuses a private or gated upstream revision (AuthenticationError, before
+        anything is uploaded) unless ``allow_private_public``.
+        """
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,8 @@ class LocalizeRequest:
     allow_hub: bool = True
     push: bool = True
     make_public: bool = False
+    #: Make it public even when the upstream repo is private or gated (a deliberate choice).
+    allow_private_public: bool = False
 
 
 @dataclass
@@ -111,14 +122,22 @@ def localize(
     bucket: TeamCache | None = None,
     max_workers: int = 8,
     progress: ProgressListener = SILENT,
+    free_space: FreeSpace = free_bytes,
 ) -> LocalizeOutcome:
-    run = _Run(request, store, hub, bucket, max_workers, progress)
+    """Localize ``request``; ``free_space`` tells how many bytes are free in a folder (a parameter
+    for tests: the store's disk is checked before any file is fetched)."""
+    run = _Run(request, store, hub, bucket, max_workers, progress, free_space)
     with store.lock(request.repo_id, request.revision):  # the push reads the folder: same lock
         outcome = _localize_locked(run)
         pushed_already = outcome.status == "from_bucket" or outcome.status == "already_localized"
         if bucket is not None and request.push and (request.make_public or not pushed_already):
             try:
-                bucket.push(outcome.stored, make_public=request.make_public, progress=progress)
+                bucket.push(
+                    outcome.stored,
+                    make_public=request.make_public,
+                    progress=progress,
+                    allow_private_public=request.allow_private_public,
+                )
             except StorageError as exc:
                 outcome.upload_error = exc
     return outcome
@@ -134,6 +153,7 @@ class _Run:
     bucket: TeamCache | None
     max_workers: int
     progress: ProgressListener
+    free_space: FreeSpace
     warnings: list[str] = field(default_factory=list)
     _upstream: str | None = None
     _asked: bool = False
@@ -202,7 +222,9 @@ def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | No
     if not wanted or not _patterns_match(request.selection, remote.files):
         raise _nothing_to_fetch(request, missing)
 
-    fetcher = _Fetcher(request, store, hub, remote, staging, run.progress)
+    fetcher = RevisionFetcher(
+        store, hub, remote, staging, run.progress, force=request.force, free_space=run.free_space
+    )
     records = fetcher.fetch_all(wanted, run.max_workers)
     manifest = RevisionManifest(
         repo_id=str(request.repo_id),
@@ -216,6 +238,9 @@ def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | No
         source_url=hub.endpoint,
         public=existing.manifest.public if existing is not None else False,
         private=remote.private,
+        ref_kind=None
+        if is_commit_sha(request.revision)
+        else hub.ref_kind(request.repo_type, request.repo_id, request.revision),
     )
     stored = store.publish(staging, manifest)
     return LocalizeOutcome(
@@ -302,115 +327,4 @@ def _nothing_to_fetch(request: LocalizeRequest, missing: list[str]) -> HGLocaliz
     return InvalidInputError(
         f"'{request.repo_id}' has no {what}: nothing was localized.",
         hint="Use --full-model to fetch every file of the repository.",
-    )
-
-
-class _Fetcher:
-    """Brings each wanted file into the staging folder, verified, by the cheapest route."""
-
-    def __init__(
-        self,
-        request: LocalizeRequest,
-        store: LocalStore,
-        hub: HubClient,
-        remote: RemoteRevision,
-        staging: Staging,
-        progress: ProgressListener,
-    ) -> None:
-        self._request = request
-        self._store = store
-        self._hub = hub
-        self._remote = remote
-        self._staging = staging
-        self._progress = progress
-        self._content = store.content_index(request.repo_id)
-        self._local_names = local_names(request.repo_type, [f.path for f in remote.files])
-        self._abort = threading.Event()
-        self.fetched_files = 0
-        self.fetched_bytes = 0
-        self.reused_files = 0
-
-    def fetch_all(self, wanted: Sequence[RemoteFile], max_workers: int) -> list[FileRecord]:
-        for remote in wanted:
-            reserved_name_check(self._local_names[remote.path], str(self._request.repo_id))
-        pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hgloc-fetch")
-        try:
-            futures: list[Future[FileRecord]] = [pool.submit(self._fetch_one, f) for f in wanted]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            errors = [f.exception() for f in done if f.exception() is not None]
-            if errors:
-                integrity = [e for e in errors if isinstance(e, IntegrityError)]
-                raise (integrity or errors)[0]  # type: ignore[misc]
-            return [f.result() for f in futures]
-        except BaseException:
-            # A failure or Ctrl-C: queued files never start, running ones stop at their next chunk.
-            self._abort.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            pool.shutdown(wait=True)
-
-    def _advance(self, path: str, n_bytes: int) -> None:
-        if self._abort.is_set():
-            raise _Interrupted("The download was interrupted.")
-        self._progress.file_advanced(path, n_bytes)
-
-    def _fetch_one(self, remote: RemoteFile) -> FileRecord:
-        local = self._local_names[remote.path]
-        final = self._staging.final_path(local)
-        if not self._request.force:
-            if final.is_file():
-                sha256 = _verified_sha256(remote, final)
-                if sha256 is not None:
-                    self.reused_files += 1
-                    return _record(remote, local, sha256)
-                self._staging.discard(local)
-            twin = self._content.find(remote.size, sha256=remote.lfs_sha256, git_sha1=remote.git_sha1)
-            if twin is not None:
-                self._staging.adopt(local, twin[0])
-                self.reused_files += 1
-                return _record(remote, local, twin[1].sha256)
-        partial = self._staging.partial_path(local)
-        self._progress.file_started(remote.path, remote.size)
-        try:
-            digest = self._hub.download(
-                self._request.repo_type,
-                self._request.repo_id,
-                self._remote.commit,
-                remote,
-                partial,
-                on_progress=lambda n: self._advance(remote.path, n),
-            )
-        finally:
-            self._progress.file_finished(remote.path)
-        partial.replace(final)
-        self.fetched_files += 1
-        self.fetched_bytes += digest.size
-        return _record(remote, local, digest.sha256)
-
-
-class _Interrupted(HGLocalizationError):
-    """Raised inside a download thread to stop it once the localization is abandoned."""
-
-
-def _verified_sha256(remote: RemoteFile, path: Path) -> str | None:
-    """The sha256 of a file an interrupted run left in staging, if it is the right file."""
-    if path.stat().st_size != remote.size:
-        return None
-    digest = hash_file(path)
-    try:
-        verify_digest(remote, digest)
-    except IntegrityError:
-        return None
-    return digest.sha256
-
-
-def _record(remote: RemoteFile, local_path: str, sha256: str) -> FileRecord:
-    return FileRecord(
-        path=remote.path,
-        local_path=local_path,
-        size=remote.size,
-        sha256=sha256,
-        git_sha1=remote.git_sha1,
-        lfs=remote.is_lfs,
     )

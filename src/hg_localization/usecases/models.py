@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError
+from hg_localization.errors import (
+    EntryNotFoundError,
+    HGLocalizationError,
+    InvalidInputError,
+    NotLocalizedError,
+)
 from hg_localization.ids import parse_repo_id, validate_revision
+from hg_localization.store.damaged import DamagedRevision, DamagedRevisionError
 from hg_localization.store.layout import MODEL_CARD_FILENAME
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import Selection
@@ -20,7 +26,6 @@ from hg_localization.usecases.repos import (
     check_make_public,
     find_local_revision,
     hub_client,
-    local_revisions,
     local_store,
     read_hub_file,
     team_cache,
@@ -45,11 +50,16 @@ def localize_model(
     allow_hub: bool = True,
     push: bool = True,
     make_public: bool = False,
+    allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> LocalizeOutcome:
-    """Bring a model's card and config (or, with ``full``, its files) into the local store."""
+    """Bring a model's card and config (or, with ``full``, its files) into the local store.
+
+    ``make_public`` refuses a private or gated upstream repo (the local copy is kept) unless
+    ``allow_private_public``.
+    """
     include, exclude = tuple(include), tuple(exclude)
-    check_make_public(config, make_public=make_public, push=push)
+    check_make_public(config, make_public=make_public, push=push, allow_private_public=allow_private_public)
     repo_id = parse_repo_id(model_id)
     request = LocalizeRequest(
         repo_type="model",
@@ -61,6 +71,7 @@ def localize_model(
         allow_hub=allow_hub,
         push=push,
         make_public=make_public,
+        allow_private_public=allow_private_public,
     )
     return localize(
         request,
@@ -77,6 +88,9 @@ def localize_model(
 
 @dataclass(frozen=True)
 class LocalModel:
+    """One revision folder of the store: complete, or damaged (``problem`` says why, ``hint`` how
+    to repair it; it is never used, and what its metadata file said is unknown)."""
+
     model_id: str
     revision: str
     commit: str
@@ -86,11 +100,18 @@ class LocalModel:
     size: int
     path: str
     public: bool
+    problem: str | None = None
+    hint: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "complete" if self.problem is None else "damaged"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "model_id": self.model_id,
             "revision": self.revision,
+            "status": self.status,
             "commit": self.commit,
             "has_card": self.has_card,
             "has_config": self.has_config,
@@ -98,11 +119,34 @@ class LocalModel:
             "size": self.size,
             "path": self.path,
             "is_public": self.public,
+            "problem": self.problem,
+            "hint": self.hint,
         }
 
 
 def list_models(config: HGLocalizationConfig) -> list[LocalModel]:
-    return [_describe(stored) for stored in local_revisions(config, "model")]
+    """Every revision folder of the model store, by id then revision; damaged ones included."""
+    found = [
+        _describe(item) if isinstance(item, StoredRevision) else _describe_damaged(item)
+        for item in model_store(config).scan()
+    ]
+    return sorted(found, key=lambda m: (m.model_id, m.revision))
+
+
+def _describe_damaged(damaged: DamagedRevision) -> LocalModel:
+    return LocalModel(
+        model_id=damaged.repo_id,
+        revision=damaged.revision,
+        commit="",
+        has_card=False,
+        has_config=False,
+        full=False,
+        size=0,
+        path=str(damaged.path),
+        public=False,
+        problem=damaged.reason,
+        hint=damaged.hint,
+    )
 
 
 def _describe(stored: StoredRevision) -> LocalModel:
@@ -173,7 +217,18 @@ class ConfigDifference:
 
     @property
     def differs(self) -> bool:
-        return self.in_left != self.in_right or self.left != self.right
+        return self.in_left != self.in_right or not _same_value(self.left, self.right)
+
+
+def _same_value(left: Any, right: Any) -> bool:
+    """JSON equality: ``true`` is not ``1`` (Python's ``True == 1``), ``1`` is ``1.0``."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same_value(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_same_value, left, right))
+    return bool(left == right)
 
 
 def compare_configs(left: dict[str, Any], right: dict[str, Any]) -> list[ConfigDifference]:
@@ -202,11 +257,32 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+@dataclass(frozen=True)
+class ComparedConfig:
+    config: dict[str, Any]
+    #: "local store" or "Hub".
+    source: str
+    #: Why the Hub was read although the store has the model (its copy is damaged), if it was.
+    note: str | None = None
+
+
 def config_for_comparison(
     config: HGLocalizationConfig, model_id: str, revision: str | None = None
-) -> tuple[dict[str, Any], str]:
-    """A model's config from the store, else from the Hub; and where it came from."""
+) -> ComparedConfig:
+    """A model's config from the store, else from the Hub; and where it came from.
+
+    A damaged local copy is skipped: the Hub is read instead, and ``note`` says so (when the Hub
+    cannot be read either, the damage is the error raised: that is what a person must repair).
+    """
     try:
-        return read_local_config(config, model_id, revision), "local store"
+        return ComparedConfig(read_local_config(config, model_id, revision), "local store")
+    except DamagedRevisionError as damaged:
+        try:
+            fetched = fetch_config(config, model_id, revision)
+        except HGLocalizationError as exc:
+            damaged.message = f"{damaged.message} The Hub could not be read instead: {exc.message}"
+            damaged.args = (damaged.message,)
+            raise damaged from exc
+        return ComparedConfig(fetched, "Hub", note=f"{damaged.message} Its config was read from the Hub.")
     except (NotLocalizedError, EntryNotFoundError):
-        return fetch_config(config, model_id, revision), "Hub"
+        return ComparedConfig(fetch_config(config, model_id, revision), "Hub")

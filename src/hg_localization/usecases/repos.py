@@ -12,6 +12,7 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import InvalidInputError, NotLocalizedError
 from hg_localization.hub.client import HubClient
 from hg_localization.ids import RepoType, parse_repo_id, validate_revision
+from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.usecases.localize import TeamCache
 
@@ -25,7 +26,7 @@ def local_store(config: HGLocalizationConfig, repo_type: RepoType) -> LocalStore
 
 
 def hub_client(config: HGLocalizationConfig) -> HubClient:
-    return HubClient(config.hf_endpoint, config.token)
+    return HubClient(config.hf_endpoint, config.token, timeout=config.download_timeout)
 
 
 def team_cache(config: HGLocalizationConfig) -> TeamCache | None:
@@ -38,12 +39,21 @@ def team_cache(config: HGLocalizationConfig) -> TeamCache | None:
     return open_team_cache(config)
 
 
-def check_make_public(config: HGLocalizationConfig, *, make_public: bool, push: bool) -> None:
+def check_make_public(
+    config: HGLocalizationConfig, *, make_public: bool, push: bool, allow_private_public: bool = False
+) -> None:
     """Refuse a request to share that could not be honoured, before anything is fetched.
 
     Without this, the download would go ahead and only the push at the end would fail (or,
-    with nothing to push to, make-public would be silently ignored).
+    with nothing to push to, make-public would be silently ignored). Whether the revision may be
+    made public at all (a private or gated upstream repo may not, unless ``allow_private_public``)
+    is decided where it is made public: :func:`hg_localization.s3.public.check_may_publish`.
     """
+    if allow_private_public and not make_public:
+        raise InvalidInputError(
+            "--allow-private-public only applies with --make-public.",
+            hint="Add --make-public to publish, or drop --allow-private-public.",
+        )
     if not make_public:
         return
     if not push:
@@ -71,20 +81,25 @@ def local_revisions(config: HGLocalizationConfig, repo_type: RepoType) -> list[S
 def find_local_revision(
     config: HGLocalizationConfig, repo_type: RepoType, repo_id: str, revision: str | None = None
 ) -> StoredRevision:
-    """The local copy: the revision asked for, else ``main``, else the most recently fetched one."""
+    """The local copy: the revision asked for, else ``main``, else the most recently fetched one.
+
+    A damaged copy is never used: DamagedRevisionError (a NotLocalizedError) says how to repair
+    it when it is the one asked for (or ``main``, or the only one there is).
+    """
     parsed = parse_repo_id(repo_id)
     store = local_store(config, repo_type)
+    found = store.inspect(parsed, validate_revision(revision or DEFAULT_REVISION))
+    if isinstance(found, DamagedRevision):
+        raise found.error()
+    if found is not None:
+        return found
     if revision is not None:
-        stored = store.get(parsed, validate_revision(revision))
-        if stored is None:
-            raise NotLocalizedError(repo_id, revision, repo_type)
-        return stored
-    stored = store.get(parsed, DEFAULT_REVISION)
-    if stored is not None:
-        return stored
-    candidates = store.revisions_of(parsed)
+        raise NotLocalizedError(repo_id, revision, repo_type)
+    every = list(store.scan_repo(parsed))
+    candidates = [s for s in every if isinstance(s, StoredRevision)]
     if not candidates:
-        raise NotLocalizedError(repo_id, None, repo_type)
+        damaged = [d for d in every if isinstance(d, DamagedRevision)]
+        raise damaged[0].error() if damaged else NotLocalizedError(repo_id, None, repo_type)
     return max(candidates, key=lambda s: s.manifest.fetched_at)
 
 

@@ -2,6 +2,8 @@
 
 Generic over the repo type: models and datasets live under ``models/`` and ``datasets/`` of the
 same bucket, with ``public_models.json`` and ``public_datasets.json`` as their public indexes.
+``make_public`` never publishes a private or gated upstream revision unless
+``allow_private_public`` (checked by the push itself, before anything is uploaded).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from hg_localization.s3.push import PushReport, push_revision
 from hg_localization.s3.team_cache import BucketCache, mark_public_locally
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.usecases.progress import SILENT, ProgressListener
-from hg_localization.usecases.repos import find_local_revision, local_store
+from hg_localization.usecases.repos import check_make_public, find_local_revision, local_store
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +57,17 @@ def sync_revision_to_bucket(
     config: HGLocalizationConfig,
     make_public: bool = False,
     progress: ProgressListener = SILENT,
+    *,
+    allow_private_public: bool = False,
 ) -> PushReport:
     """Push one complete local revision (incrementally); with ``make_public`` share it too."""
-    return _push_locked(bucket_cache(config), config, stored, make_public=make_public, progress=progress)
+    return _push_locked(
+        bucket_cache(config),
+        config,
+        stored,
+        _Sharing(make_public, allow_private_public),
+        progress=progress,
+    )
 
 
 def sync_local_repo(
@@ -67,10 +77,14 @@ def sync_local_repo(
     revision: str | None = None,
     *,
     make_public: bool = False,
+    allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> PushReport:
+    check_make_public(config, make_public=make_public, push=True, allow_private_public=allow_private_public)
     stored = find_local_revision(config, repo_type, repo_id, revision)
-    return sync_revision_to_bucket(stored, config, make_public, progress)
+    return sync_revision_to_bucket(
+        stored, config, make_public, progress, allow_private_public=allow_private_public
+    )
 
 
 def sync_all_local(
@@ -78,15 +92,19 @@ def sync_all_local(
     repo_type: RepoType,
     *,
     make_public: bool = False,
+    allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> list[SyncResult]:
-    """Push every local revision of this bucket's store; one failure does not stop the others."""
+    """Push every local revision of this bucket's store; one failure does not stop the others
+    (with ``make_public``, a private or gated upstream revision is one such failure)."""
+    check_make_public(config, make_public=make_public, push=True, allow_private_public=allow_private_public)
+    sharing = _Sharing(make_public, allow_private_public)
     cache = bucket_cache(config)
     results: list[SyncResult] = []
     for stored in local_store(config, repo_type).iter_revisions():
         manifest = stored.manifest
         try:
-            report = _push_locked(cache, config, stored, make_public=make_public, progress=progress)
+            report = _push_locked(cache, config, stored, sharing, progress=progress)
         except HGLocalizationError as exc:
             results.append(SyncResult(manifest.repo_id, manifest.revision, error=exc))
             if isinstance(exc, BucketUnreachableError):
@@ -96,12 +114,20 @@ def sync_all_local(
     return results
 
 
+@dataclass(frozen=True)
+class _Sharing:
+    """What a push was asked to share: ``make_public``, and whether a private upstream repo may be."""
+
+    make_public: bool = False
+    allow_private_public: bool = False
+
+
 def _push_locked(
     cache: BucketCache,
     config: HGLocalizationConfig,
     stored: StoredRevision,
+    sharing: _Sharing,
     *,
-    make_public: bool,
     progress: ProgressListener,
 ) -> PushReport:
     """Push ``stored`` while holding its revision's lock: no localization changes the folder meanwhile.
@@ -117,9 +143,14 @@ def _push_locked(
         if current is None:
             raise NotLocalizedError(manifest.repo_id, manifest.revision, manifest.repo_type)
         report = push_revision(
-            cache.bucket, current, make_public=make_public, public_url=cache.public_url, progress=progress
+            cache.bucket,
+            current,
+            make_public=sharing.make_public,
+            allow_private_public=sharing.allow_private_public,
+            public_url=cache.public_url,
+            progress=progress,
         )
-    if make_public and not current.manifest.public:
+    if sharing.make_public and not current.manifest.public:
         mark_public_locally(config, current)
     return report
 

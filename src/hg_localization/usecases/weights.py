@@ -1,11 +1,11 @@
-"""Weight repos: download one, verified, into a folder; check a folder without the network.
+"""Weight repos: download one, verified, into a folder (checked offline by :mod:`weights_check`).
 
 A weights folder (``models/<repo name>`` by default)::
 
     <target>/
       <every file of the repo>          downloaded to <file>.incomplete, verified, then renamed
       checksums.txt                     the repo's own, when it has one; put in place last
-      .hg_localization_weights.json     what was proven: repo, commit, each file's size, mtime, sha256
+      .hg_localization_weights.json     what was proven: repo, revision, commit, each file's sums
       .hg_localization_weights.lock     held while a download runs
 
 Every file is checked twice over: against the Hub's own sums while it streams (LFS sha256 or git
@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +38,13 @@ from typing import Literal
 from filelock import FileLock
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import HGLocalizationError, IntegrityError, NotFoundError, RepoNotFoundError
+from hg_localization.errors import (
+    IntegrityError,
+    LocalFileError,
+    RepoNotFoundError,
+)
 from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision, verify_digest
+from hg_localization.hub.download import check_free_space
 from hg_localization.ids import RepoId, parse_repo_id, validate_repo_path, validate_revision
 from hg_localization.integrity.checksums import (
     CHECKSUMS_FILENAME,
@@ -48,15 +52,21 @@ from hg_localization.integrity.checksums import (
     FileSum,
     MissingFilesError,
     read_checksums,
-    verify_folder,
 )
 from hg_localization.integrity.hashing import hash_file
 from hg_localization.store.layout import PARTIAL_SUFFIX
 from hg_localization.usecases.progress import SILENT, ProgressListener
-from hg_localization.usecases.weights_state import Proven, WeightsState
+from hg_localization.usecases.weights_check import WeightsCheck as WeightsCheck
+from hg_localization.usecases.weights_check import check_weights as check_weights
+from hg_localization.usecases.weights_state import (
+    DEFAULT_TARGET_PARENT,
+    Proven,
+    WeightsState,
+    refuse_another_repo,
+)
+from hg_localization.usecases.weights_state import download_command as download_command
 
 LOCK_FILENAME = ".hg_localization_weights.lock"
-DEFAULT_TARGET_PARENT = Path("models")
 #: After Ctrl-C, how long the downloads already running get to stop (they stop at their next chunk).
 ABORT_GRACE_SECONDS = 2.0
 
@@ -70,10 +80,6 @@ def default_target_dir(repo_id: str | RepoId) -> Path:
     """``models/<repo name>``, relative to the working directory."""
     parsed = repo_id if isinstance(repo_id, RepoId) else parse_repo_id(repo_id)
     return DEFAULT_TARGET_PARENT / parsed.name
-
-
-def download_command(target: Path) -> str:
-    return f"hg-localization download-weights --target-dir {target}"
 
 
 # --- download ----------------------------------------------------------------------------------
@@ -106,14 +112,15 @@ def download_weights(
     rid = parse_repo_id(repo_id or config.weights_repo_id)
     rev = validate_revision(revision)
     target = target_dir if target_dir is not None else default_target_dir(rid)
-    hub = hub or HubClient(config.hf_endpoint, config.token)
+    refuse_another_repo(target, WeightsState.load(target), rid)
+    hub = hub or HubClient(config.hf_endpoint, config.token, timeout=config.download_timeout)
     remote = _resolve(hub, rid, rev)
     lock = FileLock(str(target / LOCK_FILENAME))
     try:
         target.mkdir(parents=True, exist_ok=True)
         lock.acquire()
-    except OSError as exc:
-        raise HGLocalizationError(
+    except OSError as exc:  # a local file problem: exit 8
+        raise LocalFileError(
             f"Cannot write into the weights folder {target}: {exc.strerror or exc}.",
             hint="Choose a writable folder with --target-dir (a read-only mount must already hold "
             "the verified weights).",
@@ -158,7 +165,9 @@ def _download_locked(
         if listing is not None:
             fetcher.checksums = fetcher.checksums_file(listing)
             _require_listed(fetcher.checksums, remote)
-        outcomes = fetcher.fetch_all([f for f in remote.files if f.path != CHECKSUMS_FILENAME], workers)
+        wanted = [f for f in remote.files if f.path != CHECKSUMS_FILENAME]
+        _check_room(target, wanted)
+        outcomes = fetcher.fetch_all(wanted, workers)
         if listing is not None:
             outcomes[CHECKSUMS_FILENAME] = fetcher.place_checksums_file(listing)
         finished = True
@@ -169,7 +178,9 @@ def _download_locked(
         else:  # keep what this run proved, so the next run does not hash it again
             proven_now = fetcher.proven_so_far()
             files = {**previous.files, **{path: proven for path, (_, proven) in proven_now.items()}}
-        record = WeightsState(str(remote.repo_id), remote.commit, files, complete=finished)
+        record = WeightsState(
+            str(remote.repo_id), remote.commit, files, complete=finished, revision=remote.revision
+        )
         record.save(target)
     fetched = tuple(sorted(p for p, (how, _) in outcomes.items() if how == "fetched"))
     return WeightsDownload(
@@ -183,6 +194,21 @@ def _download_locked(
         checksums_verified=listing is not None,
         rehashed=fetcher.rehashed,
     )
+
+
+def _check_room(target: Path, wanted: list[RemoteFile]) -> None:
+    """Refuse, before fetching anything, weights that the disk clearly cannot hold."""
+    missing = [f for f in wanted if _size_of(target / f.path) != f.size]
+    needed = sum(f.size - min(_size_of(_partial(target / f.path)) or 0, f.size) for f in missing)
+    if missing:
+        check_free_space(target, needed, len(missing), elsewhere="--target-dir")
+
+
+def _size_of(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _require_listed(checksums: Checksums, remote: RemoteRevision) -> None:
@@ -369,55 +395,3 @@ def _proven(path: Path, sha256: str, remote: RemoteFile) -> Proven:
 
 def _partial(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
-
-
-# --- check a folder, offline ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WeightsCheck:
-    target_dir: Path
-    files: int
-    hashed: int
-    source: Literal["checksums.txt", "download record"]
-
-
-def check_weights(target_dir: Path, *, rehash: bool = False) -> WeightsCheck:
-    """Prove that ``target_dir`` holds complete weights: every file its checksums.txt lists, matching.
-
-    Without a checksums.txt the record of the last download is the list. Read-only folders are
-    fine (the record is then not updated and the next check hashes again).
-    """
-    hint = f"Download them again: {download_command(target_dir)}"
-    if not target_dir.is_dir():
-        raise NotFoundError(
-            f"There are no weights in {target_dir}: the folder does not exist.",
-            hint=f"Download them: {download_command(target_dir)}",
-        )
-    state = WeightsState.load(target_dir)
-    listing = target_dir / CHECKSUMS_FILENAME
-    source: Literal["checksums.txt", "download record"]
-    if listing.exists():
-        checksums = read_checksums(listing)
-        source = "checksums.txt"
-    elif state.complete and state.files:
-        checksums = Checksums({path: proven.sums.sha256 for path, proven in state.files.items()})
-        source = "download record"
-    else:
-        raise NotFoundError(
-            f"The weights in {target_dir} cannot be verified: it has no {CHECKSUMS_FILENAME} and no "
-            "record of a finished download.",
-            hint=hint,
-        )
-    check = verify_folder(target_dir, checksums, known=state.known_sums(), rehash=rehash)
-    if check.hashed:
-        _remember(state, target_dir, check.proven)
-    check.raise_for_problems(str(target_dir), hint=hint)
-    return WeightsCheck(target_dir=target_dir, files=len(check.proven), hashed=check.hashed, source=source)
-
-
-def _remember(state: WeightsState, target: Path, proven: Mapping[str, FileSum]) -> None:
-    for path, sums in proven.items():
-        previous = state.files.get(path)
-        state.files[path] = Proven(sums, previous.git_sha1 if previous else "")
-    state.save(target)

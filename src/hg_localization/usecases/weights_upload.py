@@ -1,9 +1,12 @@
 """Upload a folder of weights to a Hub repo: a fresh checksums.txt, then everything in ONE commit.
 
 1. :func:`plan_upload` lists what would go (hidden files and folders are skipped and named) and
-   refuses Git LFS pointer files, which mean the weights were never pulled.
+   refuses Git LFS pointer files, which mean the weights were never pulled. A folder without a
+   README.md gets a minimal model card (:mod:`weights_card`), unless told not to.
 2. :func:`upload_weights` hashes every file, writes ``checksums.txt`` beside them, creates the
-   repo when it is missing, and sends one ``create_commit`` with every file in it.
+   repo when it is missing, and sends one ``create_commit`` with every file in it (and the card,
+   from memory: it is never written into the folder). With a tag, it first checks that the tag
+   is free (nothing is sent otherwise), then tags the new commit.
 
 How the bytes travel. With ``hf_xet`` installed, huggingface_hub sends files given by path
 through Xet, which only the Hub itself speaks; and whether Xet is off (``HF_HUB_DISABLE_XET``)
@@ -19,9 +22,9 @@ The sha256 computed for ``checksums.txt`` is handed to the client, so no file is
 
 from __future__ import annotations
 
-import io
 import logging
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -32,13 +35,27 @@ from huggingface_hub import CommitOperationAdd, get_token
 from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from hg_localization.config import DEFAULT_HF_ENDPOINT, HGLocalizationConfig
-from hg_localization.errors import AuthenticationError, HGLocalizationError, InvalidInputError
+from hg_localization.errors import (
+    AuthenticationError,
+    HGLocalizationError,
+    InvalidInputError,
+    RepoNotFoundError,
+    UpstreamError,
+)
 from hg_localization.hub.client import HubClient
 from hg_localization.hub.errors import translate
-from hg_localization.ids import parse_repo_id, validate_repo_path, validate_revision
+from hg_localization.ids import (
+    RepoId,
+    parse_repo_id,
+    validate_ref_name,
+    validate_repo_path,
+    validate_revision,
+)
 from hg_localization.integrity.checksums import CHECKSUMS_FILENAME, FileSum, format_checksums, sum_file
 from hg_localization.store.atomic import atomic_write_text
 from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.tracked_file import TrackedFile
+from hg_localization.usecases.weights_card import CARD_FILENAME, model_card
 
 DEFAULT_SOURCE_DIR = Path("weights_to_upload")
 DEFAULT_COMMIT_MESSAGE = "Upload weights with hg-localization"
@@ -62,10 +79,24 @@ class UploadPlan:
     files: tuple[PlannedFile, ...]
     skipped: tuple[str, ...]
     replaces_checksums: bool
+    #: The folder has no README.md: a minimal model card is added to the commit.
+    adds_card: bool = False
 
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
+
+    def card(
+        self,
+        repo_id: str,
+        sha256: dict[str, str] | None = None,
+        *,
+        tag: str | None = None,
+        endpoint: str = DEFAULT_HF_ENDPOINT,
+    ) -> str:
+        """The model card this plan adds (``sha256`` None: a preview, before hashing)."""
+        files = [(f.path, f.size) for f in self.files]
+        return model_card(parse_repo_id(repo_id), files, sha256, revision=tag, endpoint=endpoint)
 
 
 @dataclass(frozen=True)
@@ -77,6 +108,9 @@ class UploadResult:
     files: int
     total_bytes: int
     checksums_file: Path | None
+    #: The tag made on the new commit, if one was asked for.
+    tag: str | None = None
+    card_added: bool = False
 
 
 def upload_token(config: HGLocalizationConfig) -> str:
@@ -91,8 +125,11 @@ def upload_token(config: HGLocalizationConfig) -> str:
     return token
 
 
-def plan_upload(source_dir: Path) -> UploadPlan:
-    """Every non-hidden file under ``source_dir`` (recursive), sorted; its checksums.txt is regenerated."""
+def plan_upload(source_dir: Path, *, card: bool = True) -> UploadPlan:
+    """Every non-hidden file under ``source_dir`` (recursive), sorted; its checksums.txt is regenerated.
+
+    With ``card`` and no README.md in the folder, the plan adds a minimal model card.
+    """
     if not source_dir.is_dir():
         raise InvalidInputError(
             f"The folder to upload, {source_dir}, does not exist.",
@@ -126,6 +163,7 @@ def plan_upload(source_dir: Path) -> UploadPlan:
         files=tuple(sorted(files, key=lambda f: f.path)),
         skipped=tuple(sorted(skipped)),
         replaces_checksums=replaces_checksums,
+        adds_card=card and not any(f.path == CARD_FILENAME for f in files),
     )
 
 
@@ -149,13 +187,17 @@ def upload_weights(
     private: bool = False,
     revision: str | None = None,
     create_pr: bool = False,
+    tag: str | None = None,
+    tag_message: str | None = None,
     progress: ProgressListener = SILENT,
 ) -> UploadResult:
-    """Hash, write checksums.txt, create the repo if needed, and upload everything in one commit."""
+    """Hash, write checksums.txt, create the repo if needed, upload everything in one commit, tag it."""
     token = upload_token(config)
-    rid = str(parse_repo_id(repo_id))
-    if revision is not None:
-        validate_revision(revision)
+    rid = parse_repo_id(repo_id)
+    check_options(revision=revision, tag=tag, create_pr=create_pr)
+    hub = HubClient(config.hf_endpoint, token)
+    if tag is not None:
+        _require_free_tag(hub, rid, tag)
     sums = {f.path: _hash(f, progress) for f in plan.files}
     listing = format_checksums({path: s.sha256 for path, s in sums.items()})
     checksums_file: Path | None = plan.source_dir / CHECKSUMS_FILENAME
@@ -163,31 +205,79 @@ def upload_weights(
         atomic_write_text(plan.source_dir / CHECKSUMS_FILENAME, listing)
     except OSError:  # a read-only folder: the listing is still uploaded, from memory
         checksums_file = None
-    hub = HubClient(config.hf_endpoint, token)
+    extra = {CHECKSUMS_FILENAME: listing.encode()}
+    if plan.adds_card:
+        sha256 = {path: s.sha256 for path, s in sums.items()}
+        extra[CARD_FILENAME] = plan.card(str(rid), sha256, tag=tag, endpoint=hub.endpoint).encode()
     plain_http = hub.endpoint != DEFAULT_HF_ENDPOINT
-    with _upload_errors(hub.endpoint, rid, revision), ExitStack() as stack:
-        hub.api.create_repo(rid, repo_type="model", private=True if private else None, exist_ok=True)
+    with _upload_errors(hub.endpoint, str(rid), revision), ExitStack() as stack:
+        hub.api.create_repo(str(rid), repo_type="model", private=True if private else None, exist_ok=True)
         operations = [_operation(f, sums[f.path], plain_http, progress, stack) for f in plan.files]
-        operations.append(CommitOperationAdd(CHECKSUMS_FILENAME, listing.encode()))
+        operations += [CommitOperationAdd(path, data) for path, data in extra.items()]
         if plain_http:
             stack.enter_context(_plain_http_quietly())
         info = hub.api.create_commit(
-            rid,
+            str(rid),
             operations,
             commit_message=commit_message or DEFAULT_COMMIT_MESSAGE,
             repo_type="model",
             revision=revision,
             create_pr=create_pr,
         )
+    if tag is not None:
+        _tag_commit(hub, rid, tag, tag_message, info.oid)
     return UploadResult(
-        repo_id=rid,
+        repo_id=str(rid),
         commit_url=info.commit_url,
         commit_oid=info.oid,
         pull_request_url=info.pr_url,
         files=len(operations),
-        total_bytes=plan.total_bytes + len(listing.encode()),
+        total_bytes=plan.total_bytes + sum(len(data) for data in extra.values()),
         checksums_file=checksums_file,
+        tag=tag,
+        card_added=plan.adds_card,
     )
+
+
+def check_options(*, revision: str | None, tag: str | None, create_pr: bool) -> None:
+    """Refuse a bad branch or tag name, or a tag on a pull request, before anything is done."""
+    if revision is not None:
+        validate_revision(revision)
+    if tag is not None:
+        validate_ref_name(tag, "tag")
+        if create_pr:
+            raise InvalidInputError(
+                "--tag and --create-pr do not go together: a release tag names a commit of a branch.",
+                hint="Upload to a branch (main by default) with --tag, or open the pull request without it.",
+            )
+
+
+def _require_free_tag(hub: HubClient, rid: RepoId, tag: str) -> None:
+    """Refuse, before anything is hashed or sent, a tag the repo already has."""
+    try:
+        with _upload_errors(hub.endpoint, str(rid), None):
+            refs = hub.api.list_repo_refs(str(rid), repo_type="model")
+    except RepoNotFoundError:
+        return  # a repo the upload will create has no tags yet
+    taken = next((t for t in refs.tags if t.name == tag), None)
+    if taken is not None:
+        raise InvalidInputError(
+            f"'{rid}' already has a tag '{tag}' (commit {taken.target_commit[:12]}): nothing was uploaded.",
+            hint="A release tag never moves: choose a new one (e.g. a higher version) with --tag.",
+        )
+
+
+def _tag_commit(hub: HubClient, rid: RepoId, tag: str, message: str | None, commit: str) -> None:
+    try:
+        with _upload_errors(hub.endpoint, str(rid), commit):
+            hub.api.create_tag(str(rid), tag=tag, tag_message=message, revision=commit, repo_type="model")
+    except HGLocalizationError as exc:
+        endpoint = "" if hub.endpoint == DEFAULT_HF_ENDPOINT else f"HF_ENDPOINT={shlex.quote(hub.endpoint)} "
+        command = shlex.join(["hf", "repos", "tag", "create", str(rid), tag, "--revision", commit])
+        raise UpstreamError(
+            f"The upload is done (commit {commit}), but tagging it '{tag}' failed: {exc.message}",
+            hint=f"Tag the commit by hand: {endpoint}{command}",
+        ) from exc
 
 
 def _hash(planned: PlannedFile, progress: ProgressListener) -> FileSum:
@@ -215,88 +305,6 @@ def _operation(
         stack.callback(tracked.close)
         operation.path_or_fileobj = cast(BinaryIO, tracked)  # an io.BufferedIOBase, as the client checks
     return operation
-
-
-class TrackedFile(io.BufferedIOBase):
-    """A read-only file that is open only while being read, and reports how far reading got.
-
-    Many files can be part of one commit; each holds a descriptor only between its first read
-    and its end. Progress counts the furthest byte read, so a retried or repeated read (the
-    client reads small files twice) is not counted twice.
-    """
-
-    def __init__(self, disk_path: Path, label: str, size: int, progress: ProgressListener) -> None:
-        super().__init__()
-        self._disk_path = disk_path
-        self._label = label
-        self._size = size
-        self._progress = progress
-        self._handle: io.BufferedReader | None = None
-        self._position = 0
-        self._reported = 0
-        self._state = "new"
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self._handle is None:
-            self._handle = self._disk_path.open("rb")
-            self._handle.seek(self._position)
-        data = self._handle.read(-1 if size is None or size < 0 else size)
-        self._position += len(data)
-        self._report()
-        if not data or self._position >= self._size:
-            self._release()
-        return data
-
-    def read1(self, size: int = -1) -> bytes:
-        return self.read(size)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            position = offset
-        elif whence == io.SEEK_CUR:
-            position = self._position + offset
-        elif whence == io.SEEK_END:
-            position = self._disk_path.stat().st_size + offset
-        else:
-            raise ValueError(f"invalid whence: {whence}")
-        if position < 0:
-            raise ValueError("negative seek position")
-        self._position = position
-        if self._handle is not None:
-            self._handle.seek(position)
-        return position
-
-    def tell(self) -> int:
-        return self._position
-
-    def close(self) -> None:
-        self._release()
-        if self._state == "started":
-            self._progress.file_finished(self._label)
-            self._state = "finished"
-        super().close()
-
-    def _release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-    def _report(self) -> None:
-        if self._state == "new":
-            self._progress.file_started(self._label, self._size)
-            self._state = "started"
-        if self._position > self._reported:
-            self._progress.file_advanced(self._label, self._position - self._reported)
-            self._reported = self._position
-        if self._state == "started" and self._reported >= self._size:
-            self._progress.file_finished(self._label)
-            self._state = "finished"
 
 
 class _ExpectedFallbackNotice(logging.Filter):

@@ -1,0 +1,20 @@
+"""The web catalog: pages a person browses, and a JSON API, on the Hub-compatible server.
+
+::
+
+    sources.py   where repos come from (CatalogSource; RepoSourceCatalog over the server's RepoSource)
+    index.py     Catalog: every source in one index, searched and filtered per visitor
+    cards.py     a card rendered as markdown that runs nothing; front matter and config tables
+    compare.py   two configs side by side
+    views.py     what a repo page shows (shared by the pages and the API)
+    pages.py     the HTML pages      api.py, schemas.py, openapi.py   the JSON API
+    access.py    read tokens: the Authorization header or the token form's cookie
+    paths.py     the page URLs       web.py   templates, headers, static files
+    routes.py    catalog_routes(): what create_app mounts before the Hub API
+"""
+
+from hg_localization.catalog.index import Catalog, Query
+from hg_localization.catalog.routes import catalog_routes, default_catalog
+from hg_localization.catalog.sources import CatalogSource, RepoSourceCatalog
+
+__all__ = ["Catalog", "CatalogSource", "Query", "RepoSourceCatalog", "catalog_routes", "default_catalog"]

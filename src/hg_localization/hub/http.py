@@ -1,0 +1,143 @@
+"""HTTP to the Hub: huggingface_hub's session and error types, with every read bounded.
+
+Each request has a timeout (``download_timeout``: no byte for that long and it fails), each
+body read into memory has a size cap, and metadata requests are retried under a
+:class:`~hg_localization.hub.retry.RetryPolicy`. Errors are huggingface_hub's own
+(``hf_raise_for_status``), so :mod:`hg_localization.hub.errors` translates them as for ``HfApi``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+from huggingface_hub.utils import get_session, hf_raise_for_status
+
+from hg_localization.errors import UpstreamError
+from hg_localization.hub.retry import Backoff, RetryPolicy, retryable
+
+#: The most an answer read into memory (repo info, a page of a file listing, a card) may weigh.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+#: The most of an error answer's body that is read (for its message).
+MAX_ERROR_BYTES = 64 * 1024
+#: The default of ``download_timeout``: seconds without a byte before a request fails.
+DEFAULT_TIMEOUT = 30.0
+
+_BODY_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+class RetriesExhausted(Exception):
+    """A retryable failure that kept failing; ``reason`` says why trying stopped."""
+
+    def __init__(self, cause: Exception, reason: str) -> None:
+        super().__init__(f"{cause} ({reason})")
+        self.cause = cause
+        self.reason = reason
+
+
+class HubHttp:
+    """GETs to one Hub with its headers, a read timeout, bounded bodies and retries."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        headers: Callable[[], dict[str, str]],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint
+        self.headers = headers
+        self.timeout = httpx2.Timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+
+    def backoff(self) -> Backoff:
+        return Backoff(self.retry, self.sleep)
+
+    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> tuple[Any, httpx2.Headers]:
+        """The JSON document at ``url`` and the answer's headers; retried, bounded."""
+        body, headers = self.get_bytes(url, params)
+        try:
+            return json.loads(body), headers
+        except ValueError:
+            raise UpstreamError(
+                f"The Hub at {self.endpoint} answered {urlsplit(url).path} with something that is not JSON.",
+                hint="Check HF_ENDPOINT: it must be a Hugging Face Hub (or a mirror of one).",
+            ) from None
+
+    def get_bytes(
+        self, url: str, params: Mapping[str, str] | None = None, *, limit: int = MAX_BODY_BYTES
+    ) -> tuple[bytes, httpx2.Headers]:
+        """The body at ``url`` (at most ``limit`` bytes) and the answer's headers; retried."""
+        backoff = self.backoff()
+        while True:
+            try:
+                return self._get_once(url, params, limit)
+            except Exception as exc:
+                again, wait = retryable(exc)
+                if not again:
+                    raise
+                if not backoff.wait(wait):
+                    raise RetriesExhausted(exc, backoff.reason) from exc
+
+    def _get_once(
+        self, url: str, params: Mapping[str, str] | None, limit: int
+    ) -> tuple[bytes, httpx2.Headers]:
+        with get_session().stream(
+            "GET", url, params=params, headers=self.headers(), timeout=self.timeout, follow_redirects=True
+        ) as response:
+            raise_for_status(response)
+            body = read_capped(response, limit)
+        if body is None:
+            raise UpstreamError(
+                f"The Hub at {self.endpoint} sent more than {limit // 2**20} MiB for {urlsplit(url).path}; "
+                "it was not read further.",
+                hint="Nothing was written. The upstream server is broken or hostile; do not use it.",
+            )
+        return body, response.headers
+
+    @contextmanager
+    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx2.Response]:
+        """A streamed GET whose status is already checked (an error raises, bounded, before the body)."""
+        with get_session().stream(
+            "GET", url, headers=dict(headers), timeout=self.timeout, follow_redirects=True
+        ) as response:
+            raise_for_status(response)
+            yield response
+
+
+def read_capped(response: httpx2.Response, limit: int) -> bytes | None:
+    """The body, or None when it is longer than ``limit`` bytes (reading stops there)."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def raise_for_status(response: httpx2.Response) -> None:
+    """huggingface_hub's typed error for an error answer, reading at most :data:`MAX_ERROR_BYTES` of it."""
+    if response.status_code < 400:
+        return
+    parts: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        parts.append(chunk[: MAX_ERROR_BYTES - size])
+        size += len(parts[-1])
+        if size >= MAX_ERROR_BYTES:
+            break
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+    bounded = httpx2.Response(
+        response.status_code, headers=kept, content=b"".join(parts), request=response.request
+    )
+    hf_raise_for_status(bounded)
