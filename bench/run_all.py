@@ -16,6 +16,7 @@ from typing import Any
 
 import bench_download
 import bench_hashing
+import bench_pull_through
 import bench_server
 from _common import RESULTS_DIR, Section, format_section, machine_info, write_json
 
@@ -23,6 +24,7 @@ QUICK_ARGS = {
     "download": ["--large-mib", "16", "--small-files", "10", "--repeats", "1"],
     "hashing": ["--mib", "128", "--repeats", "1"],
     "server": ["--mib", "64", "--many-files", "200", "--repeats", "1", "--heads", "50"],
+    "pull": ["--mib", "32", "--repeats", "1"],
 }
 
 
@@ -59,6 +61,12 @@ def key_ratios(sections: list[Section]) -> dict[str, float | None]:
             sections, "hgloc hash_file (sha256+sha1)", "hashlib.file_digest sha256"
         ),
         "hgloc serve GET / http.server GET": _ratio(sections, "hgloc serve GET", "http.server GET"),
+        "pull-through first / snapshot_download (upstream)": _ratio(
+            sections, bench_pull_through.FIRST, bench_pull_through.BASELINE
+        ),
+        "pull-through second / snapshot_download (upstream)": _ratio(
+            sections, bench_pull_through.SECOND, bench_pull_through.BASELINE
+        ),
     }
     for name in head_rows:
         ratios[f"{name} p50 / http.server HEAD p50"] = _ratio(sections, name, "http.server HEAD")
@@ -72,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=["download", "hashing", "server"],
+        choices=["download", "hashing", "server", "pull"],
         action="append",
         help="run only these (repeatable)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file")
     args = parser.parse_args(argv)
-    selected = args.only or ["download", "hashing", "server"]
+    selected = args.only or ["download", "hashing", "server", "pull"]
     started = time.perf_counter()
     sections: list[Section] = []
     machine = machine_info()
@@ -89,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(bench_download.run_bench(bench_download.build_parser().parse_args(extra)))
         elif name == "hashing":
             sections.append(bench_hashing.run_bench(bench_hashing.build_parser().parse_args(extra)))
+        elif name == "pull":
+            sections.append(bench_pull_through.run_bench(bench_pull_through.build_parser().parse_args(extra)))
         else:
             sections += bench_server.run_bench(bench_server.build_parser().parse_args(extra))
     elapsed = time.perf_counter() - started

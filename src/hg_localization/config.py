@@ -12,6 +12,9 @@ bad setting is an :class:`InvalidInputError` that names the variable that was ac
 (``HF_ENDPOINT`` when that is where the value came from). ``HF_ENDPOINT`` is also read by
 huggingface_hub when it is imported: :func:`check_environment` checks it before that happens.
 
+``HF_HUB_OFFLINE`` is read here too (``offline``), with huggingface_hub's rule for what counts
+as set (``1``, ``ON``, ``YES``, ``TRUE``).
+
 The Hub token is read from ``HF_TOKEN`` then ``HUGGING_FACE_HUB_TOKEN`` (huggingface_hub's own
 precedence); when neither is set, huggingface_hub's stored login is used (``hf auth login``).
 """
@@ -23,11 +26,20 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hg_localization.errors import InvalidInputError
@@ -71,6 +83,13 @@ class HGLocalizationConfig(BaseSettings):
     max_workers: int = Field(default=8, ge=1, le=64)
     #: Seconds without a byte from the Hub before a request fails (and is retried, a few times).
     download_timeout: float = Field(default=30.0, gt=0, le=3600)
+    #: ``HF_HUB_OFFLINE=1``, as huggingface_hub reads it: no network at all (no Hub, no bucket);
+    #: a download answers from the local store, or says it cannot.
+    offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
+    #: The token ``serve --upstream`` sends upstream (else ``hf_token``); never a client's.
+    upstream_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("HGLOC_UPSTREAM_TOKEN"), repr=False
+    )
 
     # --- the team bucket -------------------------------------------------------------------
     s3_bucket_name: str | None = None
@@ -85,6 +104,12 @@ class HGLocalizationConfig(BaseSettings):
 
     # --- weights ---------------------------------------------------------------------------
     weights_repo_id: str = DEFAULT_WEIGHTS_REPO_ID
+
+    # --- serve --source bucket -------------------------------------------------------------
+    #: Seconds a bucket listing or metadata object is served before it is checked again.
+    serve_bucket_ttl: float = Field(default=5.0, ge=0, le=3600)
+    #: Seconds the presigned URL of a ``--redirect`` answer stays valid.
+    serve_presign_expiry: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     @field_validator("hf_endpoint")
     @classmethod
@@ -109,7 +134,9 @@ class HGLocalizationConfig(BaseSettings):
             raise ValueError(f"{redact(value or '')!r} has a host name S3 clients refuse ({host!r})")
         return value
 
-    @field_validator("hf_token", "aws_secret_access_key", "aws_access_key_id", mode="before")
+    @field_validator(
+        "hf_token", "upstream_token", "aws_secret_access_key", "aws_access_key_id", mode="before"
+    )
     @classmethod
     def _no_blanks(cls, value: Any) -> Any:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
@@ -118,6 +145,14 @@ class HGLocalizationConfig(BaseSettings):
                 "contains a space, a line break or another control character (a copy-paste slip?); "
                 "it was not used"
             )
+        return value
+
+    @field_validator("offline", mode="before")
+    @classmethod
+    def _hub_truthy(cls, value: Any) -> Any:
+        # huggingface_hub's rule: 1, ON, YES or TRUE (any case) is set; any other text is not.
+        if isinstance(value, str):
+            return value.strip().upper() in {"1", "ON", "YES", "TRUE"}
         return value
 
     @field_validator("s3_region")
@@ -130,6 +165,7 @@ class HGLocalizationConfig(BaseSettings):
     @model_validator(mode="after")
     def _register_secrets(self) -> HGLocalizationConfig:
         register_secret(self.token)
+        register_secret(self.server_upstream_token)
         if self.aws_secret_access_key is not None:
             register_secret(self.aws_secret_access_key.get_secret_value())
         return self
@@ -156,6 +192,11 @@ class HGLocalizationConfig(BaseSettings):
         return self.hf_token.get_secret_value() if self.hf_token else None
 
     @property
+    def server_upstream_token(self) -> str | None:
+        """The token a pull-through server uses upstream: ``HGLOC_UPSTREAM_TOKEN``, else the Hub token."""
+        return self.upstream_token.get_secret_value() if self.upstream_token else self.token
+
+    @property
     def bucket_id(self) -> str | None:
         """The store folder name for the configured bucket: its name and a short hash of where it is.
 
@@ -171,7 +212,7 @@ class HGLocalizationConfig(BaseSettings):
         """A copy with some fields changed (validated like the original)."""
         data = self.model_dump()
         data.update(changes)
-        for key in ("hf_token", "aws_secret_access_key"):
+        for key in ("hf_token", "upstream_token", "aws_secret_access_key"):
             value = data.get(key)
             if isinstance(value, SecretStr):
                 data[key] = value.get_secret_value()
@@ -195,6 +236,50 @@ def load_config(config: HGLocalizationConfig | None = None) -> HGLocalizationCon
         raise InvalidInputError(
             f"The configuration is not valid: {problems}.",
             hint=f"Fix or unset {variables} (in the environment or the .env file).",
+        ) from None
+
+
+#: The environment variable ``serve --workers N`` hands its options to each worker process in.
+SERVE_OPTIONS_VARIABLE = "HGLOC_SERVE_OPTIONS"
+
+
+class ServeOptions(BaseModel):
+    """What ``hg-localization serve`` was asked to serve, as each of its worker processes needs it.
+
+    The CLI writes it (JSON) into :data:`SERVE_OPTIONS_VARIABLE` before uvicorn starts the
+    workers; each worker reads it back with :func:`serve_options_from_environment`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    source: Literal["store", "bucket"] = "store"
+    repos: Path | None = None
+    tokens_file: Path | None = None
+    follow_symlinks: bool = False
+    redirect: bool = False
+    #: ``--upstream URL``: pull through from this Hub on a miss (``--allow``/``--deny`` globs).
+    upstream: str | None = None
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    revalidate: float = 300.0
+
+    def environment(self) -> dict[str, str]:
+        return {SERVE_OPTIONS_VARIABLE: self.model_dump_json()}
+
+
+def serve_options_from_environment() -> ServeOptions:
+    """The options the ``serve`` command set for its workers (InvalidInputError when absent or bad)."""
+    value = os.environ.get(SERVE_OPTIONS_VARIABLE)
+    if not value:
+        raise InvalidInputError(
+            f"{SERVE_OPTIONS_VARIABLE} is not set: this app is for the workers of `hg-localization serve`.",
+            hint="Start the server with `hg-localization serve --workers N`.",
+        )
+    try:
+        return ServeOptions.model_validate_json(value)
+    except ValidationError:
+        raise InvalidInputError(
+            f"{SERVE_OPTIONS_VARIABLE} is not valid.", hint="Start the server with `hg-localization serve`."
         ) from None
 
 

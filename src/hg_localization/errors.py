@@ -14,6 +14,7 @@ talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CL
      │    ├── EntryNotFoundError              the revision exists, the file does not
      │    └── NotLocalizedError               nothing in the local store for this id/revision
      ├── AuthenticationError (PermissionError) private or gated repo, missing or bad token
+     │    └── RepoDeniedError                 a server's --allow/--deny lists refuse the repo
      ├── IntegrityError                       a checksum did not match
      ├── UpstreamError (ConnectionError)      the Hub could not be reached or answered badly
      ├── StorageError (OSError)               the bucket could not be reached or refused
@@ -106,6 +107,18 @@ class AuthenticationError(HGLocalizationError, PermissionError):
             "or log in with `hf auth login`.",
         )
         self.repo_id = repo_id
+
+
+class RepoDeniedError(AuthenticationError):
+    """A server does not fetch this repository from its upstream (``serve --allow/--deny``)."""
+
+    def __init__(self, repo_id: str, *, pattern: str | None = None) -> None:
+        why = f"it matches --deny '{pattern}'" if pattern else "it matches no --allow pattern"
+        super().__init__(
+            repo_id,
+            message=f"This server does not fetch '{repo_id}' from its upstream Hub: {why}.",
+            hint="Ask the server's operator to allow it (serve --allow GLOB), or use another endpoint.",
+        )
 
 
 class IntegrityError(HGLocalizationError):

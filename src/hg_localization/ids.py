@@ -141,6 +141,18 @@ def is_commit_sha(revision: str) -> bool:
     return bool(_COMMIT_RE.fullmatch(revision))
 
 
+#: The shortest abbreviated commit id accepted (git's default abbreviation).
+MIN_COMMIT_PREFIX = 7
+
+
+def is_commit_prefix(revision: str) -> bool:
+    """True when ``revision`` could be an abbreviated (7 to 39 hex) or full commit id."""
+    return MIN_COMMIT_PREFIX <= len(revision) <= 40 and bool(_COMMIT_PREFIX_RE.fullmatch(revision))
+
+
+_COMMIT_PREFIX_RE = re.compile(r"[0-9a-f]+")
+
+
 def revision_folder(revision: str) -> str:
     """The single folder name a revision occupies (``refs/pr/1`` -> ``refs%2Fpr%2F1``); lossless."""
     return quote(validate_revision(revision), safe="")

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from catalog.support import TOKENS, card, write_repo
-from helpers.servers import PRIVATE_TOKEN, HubServer, run_server
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
+
+from helpers.servers import PRIVATE_TOKEN, HubServer, run_server
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,8 @@ HOSTILE_CARD = """# Totally normal model
 
 <img src=x onerror="alert('onerror'); window.pwned = 1">
 
-[click me](javascript:alert('javascript link')) [or me](JaVaScRiPt:alert(1)) [data](data:text/html,<script>alert(1)</script>)
+[click me](javascript:alert('javascript link')) [or me](JaVaScRiPt:alert(1))
+[data](data:text/html,<script>alert(1)</script>)
 
 <a href="javascript:alert('raw a')">raw link</a> <iframe src="javascript:alert('frame')"></iframe>
 <svg onload="alert('svg')"></svg> <style>body { display: none }</style>

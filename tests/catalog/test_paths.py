@@ -34,6 +34,8 @@ def test_pages_are_parsed_from_the_hubs_urls(path: str, expected: PageRoute) -> 
         "/datasets",
         "/compare",
         "/login",
+        "/metrics",
+        "/health",
         "/static/catalog.css",
         "/api/models",
         "/api/models/org/name",

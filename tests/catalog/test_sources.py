@@ -3,6 +3,7 @@ sources in one list, visibility, and an index that is rebuilt at most once per `
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,12 +27,14 @@ def store(tmp_path: Path) -> RepoSource:
     """A store with one full, one filtered, one metadata-only (public) and one private model."""
     models = tmp_path / "store" / "models"
     readme = card("tags: [nlp]\npipeline_tag: fill-mask", "# Full")
-    write_stored(models, "org/full", {"README.md": readme, "config.json": CONFIG, "w.safetensors": b"w" * 10},
-                 selections=[Selection(full=True)])  # fmt: skip
-    write_stored(models, "org/filtered", {"config.json": CONFIG, "w.safetensors": b"w"},
-                 selections=[Selection(full=True, include=("*.safetensors",), exclude=("*.bin",))])  # fmt: skip
-    write_stored(models, "other/meta", {"README.md": card("tags: [vision]", "# Meta"), "config.json": CONFIG},
-                 selections=[Selection()], public=True)  # fmt: skip
+    full = {"README.md": readme, "config.json": CONFIG, "w.safetensors": b"w" * 10}
+    write_stored(models, "org/full", full, selections=[Selection(full=True)])
+    patterns = Selection(full=True, include=("*.safetensors",), exclude=("*.bin",))
+    write_stored(
+        models, "org/filtered", {"config.json": CONFIG, "w.safetensors": b"w"}, selections=[patterns]
+    )
+    meta = {"README.md": card("tags: [vision]", "# Meta"), "config.json": CONFIG}
+    write_stored(models, "other/meta", meta, selections=[Selection()], public=True)
     write_stored(
         models, "org/secret", {"config.json": CONFIG}, selections=[Selection(full=True)], private=True
     )
@@ -102,9 +105,7 @@ class _Counting:
         self.listed += 1
         if self.fail:
             raise StorageError("The bucket cannot be reached.")
-        return [
-            e.__class__(**{**e.__dict__, "source": self._label}) for e in self.inner.list_repos(repo_type)
-        ]
+        return [replace(e, source=self._label) for e in self.inner.list_repos(repo_type)]
 
     def repo(self, repo_type: RepoType, repo_id: str) -> RepoEntry:
         return self.inner.repo(repo_type, repo_id)
@@ -135,7 +136,7 @@ def test_the_index_is_rebuilt_at_most_once_per_ttl(tmp_path: Path) -> None:
     write_repo(tmp_path, "org/one", {"config.json": CONFIG})
     now = [100.0]
     source = _Counting(RepoSourceCatalog(RepoSource.for_repos_dir(tmp_path)), "folder")
-    catalog = Catalog([source], ttl=5.0, clock=lambda: now[0])
+    catalog = Catalog([source], ttl=5.0, background=False, clock=lambda: now[0])
     for _ in range(3):
         assert ids(catalog.visible("model", may_read=False)) == ["org/one"]
     assert source.listed == 2  # models and datasets, once
@@ -144,3 +145,18 @@ def test_the_index_is_rebuilt_at_most_once_per_ttl(tmp_path: Path) -> None:
     now[0] += 5.0
     assert ids(catalog.visible("model", may_read=False)) == ["org/one", "org/two"]
     assert catalog.find("model", "org/two", may_read=False).repo_id == "org/two"  # a repo page: afresh
+
+
+def test_an_expired_index_is_rebuilt_in_the_background(tmp_path: Path) -> None:
+    """No page waits for a rebuild but the very first: the previous index answers meanwhile."""
+    write_repo(tmp_path, "org/one", {"config.json": CONFIG})
+    now = [100.0]
+    catalog = Catalog([RepoSourceCatalog(RepoSource.for_repos_dir(tmp_path))], ttl=5.0, clock=lambda: now[0])
+    assert ids(catalog.visible("model", may_read=False)) == ["org/one"]
+    write_repo(tmp_path, "org/two", {"config.json": CONFIG})
+    now[0] += 5.0
+    assert ids(catalog.visible("model", may_read=False)) == ["org/one"]  # the old index, at once
+    for thread in threading.enumerate():
+        if thread.name == "catalog-index":
+            thread.join(timeout=60)
+    assert ids(catalog.visible("model", may_read=False)) == ["org/one", "org/two"]

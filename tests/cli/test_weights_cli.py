@@ -50,7 +50,7 @@ def test_download_into_the_default_folder_then_a_rerun_has_nothing_to_do(
     code, out, err = run(capsys, "download-weights")
     assert code == 0, err
     assert out.strip() == "models/song-weights"
-    assert "Downloaded 5 file(s) of team/song-weights" in one_line(err)
+    assert "Downloaded 5 files of team/song-weights" in one_line(err)
     assert "Every file matches the repo's checksums.txt." in err
     assert folder_files(Path("models/song-weights")) == {
         **WEIGHTS,
@@ -63,7 +63,7 @@ def test_download_into_the_default_folder_then_a_rerun_has_nothing_to_do(
 
     code, out, err = run(capsys, "verify-weights")
     assert code == 0
-    assert "are complete: 4 file(s) match the checksums.txt" in one_line(err)
+    assert "are complete: 4 files match the checksums.txt" in one_line(err)
 
 
 def test_private_repo_token_from_hugging_face_hub_token(
@@ -143,7 +143,7 @@ def test_upload_lists_files_sizes_total_and_skipped_then_prints_the_commit_url(
     assert commit_url.startswith(f"{hub.url}/{WEIGHTS_ID}/commit/")
     assert "300.0 KB  model.safetensors" in err
     assert "checksums.txt (written for every file above)" in err
-    assert "Total: 4 file(s), 420.1 KB." in err
+    assert "Total: 4 files, 420.1 KB." in err
     assert "Skipped (hidden): .git/" in err
     assert "Skipped (hidden): .secret" in err
     assert "in one commit" in err
@@ -175,7 +175,7 @@ def test_a_declined_confirmation_at_a_terminal_sends_nothing_and_a_yes_uploads(
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     code, _, err = run(capsys, "upload-weights", "--repo-id", "team/asked")
     assert code == 2
-    assert "Upload 1 file(s) (10 B) to team/asked?" in err
+    assert "Upload 1 file (10 B) to team/asked?" in err
     assert "Upload cancelled: nothing was sent." in err
     assert hub.recorder.requests == []
 

@@ -1,13 +1,15 @@
 """The catalog: every source's repos in one index, searched and filtered per visitor.
 
 The index (what the list pages and the home page read) is rebuilt from the sources at most once
-per ``ttl`` seconds, so a page costs a filter over memory, not a walk over every repo folder; a
-repo's own pages read its source afresh. A private repo, or a revision localized from a private
-upstream, is in the index but only ever shown to a visitor who may read private repos.
+per ``ttl`` seconds, in a background thread, so a page costs a filter over memory, never a walk
+over every repo folder (but the very first); a repo's own pages read its source afresh. A
+private repo, or a revision localized from a private upstream, is in the index but only ever
+shown to a visitor who may read private repos.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -19,7 +21,9 @@ from hg_localization.catalog.sources import CatalogSource
 from hg_localization.errors import HGLocalizationError, RepoNotFoundError, RevisionNotFoundError
 from hg_localization.ids import REPO_TYPES, RepoType, is_commit_sha
 
-DEFAULT_TTL = 5.0
+DEFAULT_TTL = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,17 @@ class Catalog:
         sources: Sequence[CatalogSource],
         *,
         ttl: float = DEFAULT_TTL,
+        background: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sources = tuple(sources)
         self.ttl = ttl
+        self.background = background
         self._clock = clock
         self._lock = threading.Lock()
         self._index: dict[RepoType, list[RepoEntry]] | None = None
         self._built_at = 0.0
+        self._refreshing = False
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -68,11 +75,31 @@ class Catalog:
 
     # --- the index --------------------------------------------------------------------------------
     def _entries(self, repo_type: RepoType) -> list[RepoEntry]:
+        """The index: built on first use; once older than ``ttl``, rebuilt in a background thread
+        while pages keep reading the previous one (``background=False``: rebuilt there and then)."""
         with self._lock:
-            if self._index is None or self._clock() - self._built_at >= self.ttl:
-                self._index = {kind: self._build(kind) for kind in REPO_TYPES}
-                self._built_at = self._clock()
+            index = self._index
+            if index is not None and self._clock() - self._built_at < self.ttl:
+                return index[repo_type]
+            if index is not None and self.background:
+                if not self._refreshing:
+                    self._refreshing = True
+                    threading.Thread(target=self._refresh, name="catalog-index", daemon=True).start()
+                return index[repo_type]
+            self._index = {kind: self._build(kind) for kind in REPO_TYPES}  # one build at a time
+            self._built_at = self._clock()
             return self._index[repo_type]
+
+    def _refresh(self) -> None:
+        try:
+            index = {kind: self._build(kind) for kind in REPO_TYPES}
+        except Exception:  # the previous index stays; the next page tries again
+            logger.warning("The catalog's index could not be rebuilt.", exc_info=True)
+            index = None
+        with self._lock:
+            if index is not None:
+                self._index, self._built_at = index, self._clock()
+            self._refreshing = False
 
     def _build(self, repo_type: RepoType) -> list[RepoEntry]:
         merged: dict[str, RepoEntry] = {}

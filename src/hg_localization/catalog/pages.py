@@ -18,8 +18,8 @@ from hg_localization.catalog import access, web
 from hg_localization.catalog.cards import CardRenderer
 from hg_localization.catalog.compare import compare_sides, load_side
 from hg_localization.catalog.index import Catalog, Query
-from hg_localization.catalog.model import KINDS, Kind
-from hg_localization.catalog.paths import PageRoute, tree_url
+from hg_localization.catalog.model import KINDS
+from hg_localization.catalog.paths import PageRoute
 from hg_localization.catalog.views import PAGE_FILES, breadcrumbs, default_revision, repo_view, tree_listing
 from hg_localization.errors import HGLocalizationError, InvalidInputError, NotFoundError
 from hg_localization.ids import RepoType
@@ -231,6 +231,3 @@ def _positive(value: str | None, default: int) -> int:
     if value and value.isascii() and value.isdigit() and 0 < len(value) <= 6 and int(value) > 0:
         return int(value)
     return default
-
-
-__all__ = ["Kind", "Pages", "query_from", "tree_url"]

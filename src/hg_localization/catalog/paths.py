@@ -21,7 +21,19 @@ from hg_localization.ids import RepoType
 
 #: First path segments that are the catalog's or the server's own, never a bare repo id.
 RESERVED = frozenset(
-    {"api", "models", "datasets", "compare", "login", "logout", "static", "health", "collections", "spaces"}
+    {
+        "api",
+        "models",
+        "datasets",
+        "compare",
+        "login",
+        "logout",
+        "static",
+        "health",
+        "metrics",
+        "collections",
+        "spaces",
+    }
 )
 
 

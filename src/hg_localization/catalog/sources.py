@@ -67,7 +67,7 @@ class RepoSourceCatalog:
 
     def read_file(self, revision: RevisionEntry, path: str, limit: int) -> bytes | None:
         served = revision.handle.file(path) if isinstance(revision.handle, ServedRevision) else None
-        if served is None:
+        if served is None or served.disk_path is None:
             return None
         try:
             with os.fdopen(confine.open_file(served.disk_path, served.below), "rb") as handle:
@@ -79,12 +79,7 @@ class RepoSourceCatalog:
     # --- building entries ----------------------------------------------------------------------
     def _entry(self, repo: ServedRepo) -> RepoEntry:
         revisions = tuple(self._revision(repo, served) for served in self.source.served_revisions(repo))
-        default = None
-        try:
-            resolved = self.source.resolve_in(repo, None)
-            default = next((r for r in revisions if r.name == resolved.revision), None)
-        except HGLocalizationError:
-            pass
+        default = _default_of(revisions, repo.default_branch)
         return RepoEntry(
             repo_type=repo.repo_type,
             repo_id=repo.repo_id,
@@ -157,6 +152,15 @@ class RepoSourceCatalog:
         with self._lock:
             self._cards[key] = summary
         return summary
+
+
+def _default_of(revisions: tuple[RevisionEntry, ...], default_branch: str) -> RevisionEntry | None:
+    """The revision the default branch names, as ``RepoSource.resolve_in`` finds it (no reload)."""
+    named = next((r for r in revisions if r.name == default_branch), None)
+    if named is not None or not is_commit_sha(default_branch):
+        return named
+    matches = [r for r in revisions if r.commit == default_branch]
+    return max(matches, key=lambda r: len(r.files)) if matches else None
 
 
 def card_summary(front_matter: dict[str, object]) -> CardSummary:

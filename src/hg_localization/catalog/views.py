@@ -89,9 +89,8 @@ def snippets(repo: RepoEntry, revision: RevisionEntry, endpoint: str) -> list[Sn
     cli += f" --revision {revision.name}" if pinned else ""
     found = [Snippet("Command line", cli)]
     rev_arg = f', revision="{revision.name}"' if pinned else ""
-    setup = (
-        f'import os\nos.environ["HF_ENDPOINT"] = "{endpoint}"  # before importing transformers or datasets\n'
-    )
+    setup = f'import os\n\nos.environ["HF_ENDPOINT"] = "{endpoint}"\n'
+
     if repo.repo_type == "dataset":
         found.append(
             Snippet(

@@ -21,6 +21,7 @@ from typer.main import get_command
 
 from hg_localization._version import __version__
 from hg_localization.cli.context import State
+from hg_localization.cli.help import GroupedCommands, assign_panels
 from hg_localization.cli.output import Output
 from hg_localization.config import check_environment
 from hg_localization.errors import HGLocalizationError, LocalFileError
@@ -33,6 +34,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=GroupedCommands,
+)
+
+#: The libraries whose DEBUG records only ``-vv`` shows (``-v`` is this product's own detail).
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpx2",
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "filelock",
+    "huggingface_hub",
+    "fsspec",
+    "asyncio",
+)
+
+#: Said on Ctrl-C: every transfer keeps what it verified, and the same command resumes from there.
+INTERRUPTED = (
+    "Interrupted. The files already downloaded or uploaded and verified are kept; "
+    "run the same command again to resume from there."
 )
 
 
@@ -46,23 +69,38 @@ def _version(value: bool) -> None:
 def _global_options(
     ctx: typer.Context,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and results."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail, tracebacks included."),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        show_default=False,
+        help="More detail: -v this program's own (tracebacks included), -vv the libraries' DEBUG too.",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    ctx.obj = State(output=Output(quiet=quiet, verbose=verbose))
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if not verbose:
-        for noisy in ("httpx", "httpx2", "botocore", "boto3", "urllib3", "filelock"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = State(output=Output(quiet=quiet, verbose=verbose > 0))
+    configure_logging(verbose)
     # Every record shown is redacted; uvicorn's loggers (serve) get handlers of their own later.
     install_log_redaction(
         logging.getLogger(), own=(logging.getLogger("uvicorn.error"), logging.getLogger("uvicorn.access"))
     )
+
+
+def configure_logging(verbosity: int) -> None:
+    """0: warnings; 1 (-v): this package's DEBUG too; 2 (-vv): every library's DEBUG as well.
+
+    Set on every run (tests run many in one process), so a -vv before does not leak into a -v.
+    """
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    libraries = logging.DEBUG if verbosity >= 2 else logging.WARNING
+    logging.getLogger().setLevel(libraries)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(libraries)
+    own = logging.getLogger("hg_localization")
+    own.setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
 
 
 _registered = False
@@ -72,10 +110,21 @@ def application() -> typer.Typer:
     """The application with every command registered (imports the command modules once)."""
     global _registered
     if not _registered:
-        from hg_localization.cli import collections, datasets, demo, models, s3, serve, weights
+        from hg_localization.cli import (
+            collections,
+            datasets,
+            demo,
+            doctor,
+            housekeeping,
+            models,
+            s3,
+            serve,
+            weights,
+        )
 
-        for module in (models, datasets, s3, weights, serve, demo, collections):
+        for module in (models, datasets, s3, weights, serve, demo, collections, housekeeping, doctor):
             module.register(app)
+        assign_panels(app)
         _registered = True
     return app
 
@@ -83,7 +132,7 @@ def application() -> typer.Typer:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hg-localization`` and ``python -m hg_localization.cli``."""
     args = _global_flags_first(list(argv) if argv is not None else sys.argv[1:])
-    verbose = any(arg in ("-v", "--verbose") for arg in args)
+    verbose = any(arg in _GLOBAL_FLAGS and arg not in ("-q", "--quiet") for arg in args)
     output = Output(verbose=verbose)
     try:
         check_environment()  # before any command module imports huggingface_hub
@@ -96,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.error(exc.message, exc.hint)
         return exc.exit_code
     except KeyboardInterrupt:
-        output.error("Interrupted.")
+        output.error(INTERRUPTED)
         return 130
     except OSError as exc:  # a store folder that cannot be written, a full disk
         error = LocalFileError.from_os_error(exc, action="read or write")
@@ -113,11 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"})
 
 
 def _global_flags_first(args: list[str]) -> list[str]:
-    """Accept ``--quiet``/``--verbose`` after the command name too (``download-model X -q``)."""
+    """Accept ``--quiet``/``--verbose``/``-vv`` after the command name too (``download-model X -q``)."""
     end = args.index("--") if "--" in args else len(args)
     flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
     rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]

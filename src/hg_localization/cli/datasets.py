@@ -15,6 +15,7 @@ from hg_localization.cli.repo_commands import (
     MAKE_PUBLIC,
     NO_S3_UPLOAD,
     REVISION,
+    UNSCOPED,
     local_or_hub,
     localize_and_report,
     show_local_repos,
@@ -69,22 +70,24 @@ def list_local_datasets(
         "dataset",
         datasets.list_datasets(state(ctx).config),
         as_json=as_json,
-        columns=["id", "revision", "commit", "configs", "files", "size", "source"],
+        columns=["id", "revision", "commit", "configs", "files", "size", "source", "bucket scope"],
         row=_row,
     )
 
 
 def _row(d: datasets.LocalDataset) -> tuple[object, ...]:
+    scope = d.scope or UNSCOPED
     if d.problem is not None:
-        return (d.dataset_id, d.revision, "DAMAGED", "-", "-", "-", "-")
+        return (d.dataset_id, d.revision, "DAMAGED", "-", "-", "-", "-", scope)
     return (
         d.dataset_id,
         d.revision,
         d.commit[:12],
-        "all" if d.full else ", ".join(d.config_names) or "filtered",
+        "all" if d.full else ", ".join(d.config_names) or d.contents.describe(),
         d.files,
         human_size(d.size),
         d.source,
+        scope,
     )
 
 

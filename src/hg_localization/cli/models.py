@@ -17,6 +17,7 @@ from hg_localization.cli.repo_commands import (
     MAKE_PUBLIC,
     NO_S3_UPLOAD,
     REVISION,
+    UNSCOPED,
     local_or_hub,
     localize_and_report,
     show_local_repos,
@@ -70,29 +71,38 @@ def list_local_models(
         "model",
         models.list_models(state(ctx).config),
         as_json=as_json,
-        columns=["id", "revision", "commit", "card", "config", "files", "size"],
+        columns=["id", "revision", "commit", "card", "config", "files", "size", "bucket scope"],
         row=_row,
     )
 
 
 def _row(m: models.LocalModel) -> tuple[object, ...]:
+    scope = m.scope or UNSCOPED
     if m.problem is not None:
-        return (m.model_id, m.revision, "DAMAGED", "-", "-", "-", "-")
+        return (m.model_id, m.revision, "DAMAGED", "-", "-", "-", "-", scope)
     return (
         m.model_id,
         m.revision,
         m.commit[:12],
         _yes(m.has_card),
         _yes(m.has_config),
-        "full" if m.full else "metadata",
+        m.contents.describe(),
         human_size(m.size),
+        scope,
     )
 
 
 def show_model_card(
     ctx: typer.Context,
-    model_id: str = typer.Argument(...),
-    revision: str | None = typer.Option(None, "--revision", "-r"),
+    model_id: str = typer.Argument(
+        ..., help="A model in the local store (or on the Hub, with --try-huggingface), e.g. gpt2."
+    ),
+    revision: str | None = typer.Option(
+        None,
+        "--revision",
+        "-r",
+        help="Branch, tag or commit (default: main, else the most recently fetched).",
+    ),
     try_huggingface: bool = typer.Option(
         False, "--try-huggingface", help="When it is not in the store, read it from the Hub (not cached)."
     ),
@@ -123,8 +133,16 @@ def compare_models(
     model_b: str = typer.Argument(..., help="Second model id (ID or ID@REVISION)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     only_differences: bool = typer.Option(False, "--only-differences", "-d", help="Hide equal keys."),
+    exit_code: bool = typer.Option(
+        False,
+        "--exit-code",
+        help="Exit with 1 when the configs differ, 0 when they are the same (as git diff).",
+    ),
 ) -> None:
-    """Compare two models' configs key by key; differences are marked."""
+    """Compare two models' configs key by key; differences are marked.
+
+    Exits 0 whether or not they differ (the table says); with --exit-code, 1 when they differ.
+    """
     out = output_for(ctx, json_mode=as_json)
     config = state(ctx).config
     left = models.config_for_comparison(config, *_split_revision(model_a))
@@ -133,9 +151,9 @@ def compare_models(
         if compared.note:
             out.warning(compared.note)
     left_from, right_from = left.source, right.source
-    rows = models.compare_configs(left.config, right.config)
-    if only_differences:
-        rows = [r for r in rows if r.differs]
+    compared_rows = models.compare_configs(left.config, right.config)
+    differing = sum(1 for r in compared_rows if r.differs)
+    rows = [r for r in compared_rows if r.differs] if only_differences else compared_rows
     if as_json:
         out.result_json(
             {
@@ -154,10 +172,13 @@ def compare_models(
                 ],
             }
         )
-        return
-    _comparison_table(out, model_a, model_b, rows)
-    differing = sum(1 for r in rows if r.differs)
-    out.info(f"{differing} of {len(rows)} keys differ (configs from: {left_from}, {right_from}).")
+    else:
+        _comparison_table(out, model_a, model_b, rows)
+        out.info(
+            f"{differing} of {len(compared_rows)} keys differ (configs from: {left_from}, {right_from})."
+        )
+    if exit_code and differing:
+        raise typer.Exit(1)
 
 
 def _comparison_table(out: Output, a: str, b: str, rows: list[models.ConfigDifference]) -> None:

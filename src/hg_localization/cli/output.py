@@ -109,13 +109,21 @@ class Output:
             yield _RichProgress(bars)
 
 
+#: How a bar says which way its bytes go: an upload never looks like a download starting over.
+DOWNLOAD_MARK = "[cyan]↓[/cyan]"
+UPLOAD_MARK = "[magenta]↑ upload[/magenta]"
+
+
 class _RichProgress(ProgressListener):
     def __init__(self, bars: Progress) -> None:
         self._bars = bars
         self._tasks: dict[str, TaskID] = {}
 
     def file_started(self, path: str, size: int) -> None:
-        self._tasks[path] = self._bars.add_task(_shown(path), total=size)
+        self._tasks[path] = self._bars.add_task(f"{DOWNLOAD_MARK} {_shown(path)}", total=size)
+
+    def upload_started(self, path: str, size: int) -> None:
+        self._tasks[path] = self._bars.add_task(f"{UPLOAD_MARK} {_shown(path)}", total=size)
 
     def file_advanced(self, path: str, n_bytes: int) -> None:
         task = self._tasks.get(path)
@@ -133,6 +141,14 @@ class _LineProgress(ProgressListener):
 
     def __init__(self, output: Output) -> None:
         self._output = output
+        self._uploads: set[str] = set()
+
+    def upload_started(self, path: str, size: int) -> None:
+        self._uploads.add(path)
 
     def file_finished(self, path: str) -> None:
-        self._output.debug(f"  fetched {path}")
+        if path in self._uploads:
+            self._uploads.discard(path)
+            self._output.debug(f"  uploaded {path}")
+        else:
+            self._output.debug(f"  fetched {path}")

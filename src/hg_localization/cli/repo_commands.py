@@ -36,6 +36,8 @@ ALLOW_PRIVATE_PUBLIC = typer.Option(
     "(refused otherwise, exit 3). Anyone will be able to read it.",
 )
 FORCE = typer.Option(False, "--force", help="Fetch again even when already localized.")
+#: The "bucket scope" of a copy made without a bucket configured.
+UNSCOPED = "(none)"
 
 
 def localize_and_report(

@@ -11,12 +11,11 @@ import typer
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
 from hg_localization.cli.repo_commands import ALLOW_PRIVATE_PUBLIC
-from hg_localization.cli.reporting import human_size
+from hg_localization.cli.reporting import human_size, report_push
 from hg_localization.errors import AuthenticationError, StorageError
 from hg_localization.ids import RepoType
 from hg_localization.s3.catalog import IndexEntry
 from hg_localization.s3.keys import public_index_name
-from hg_localization.s3.push import PushReport
 from hg_localization.usecases import s3_sync
 
 #: An id to show in each repo type's help.
@@ -37,7 +36,7 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
         ctx: typer.Context,
         repo_id: str = typer.Argument(
             ...,
-            metavar=f"{repo_type}_id",
+            metavar=f"{repo_type.upper()}_ID",
             help=f"A {repo_type} in the local store, e.g. {_EXAMPLE_IDS[repo_type]}.",
         ),
         revision: str | None = typer.Option(
@@ -135,28 +134,6 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
 
 
 # --- telling what happened ------------------------------------------------------------------------
-
-
-def report_push(out: Output, report: PushReport) -> None:
-    label = f"{report.repo_id} ({report.revision} @ {report.commit[:12]})"
-    if report.uploaded_files:
-        out.success(
-            f"Synced {label} to {report.location}: {_files(report.uploaded_files)} uploaded "
-            f"({human_size(report.uploaded_bytes)}), {report.skipped_files} already there."
-        )
-    else:
-        out.success(f"{label} is already in {report.location}; nothing to upload.")
-    if report.aborted_uploads:
-        out.info(f"Aborted {report.aborted_uploads} incomplete upload(s) an interrupted run left behind.")
-    if report.public_files_copied:
-        out.info(f"Copied {_files(report.public_files_copied)} under the public prefix.")
-    if report.public_url:
-        out.success(f"Public: anyone can read it at {report.public_url}")
-        out.info(f"Share: hg-localization list-public-{report.repo_type}s --public-url {report.public_url}")
-
-
-def _files(n: int) -> str:
-    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def report_sync_all(out: Output, repo_type: RepoType, results: list[s3_sync.SyncResult]) -> None:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from hg_localization.cli.context import output_for, state
+from hg_localization.config import (
+    HGLocalizationConfig,
+    ServeOptions,
+    load_config,
+    serve_options_from_environment,
+    url_problem,
+)
 from hg_localization.errors import InvalidInputError
+from hg_localization.redact import redact
+from hg_localization.server.access_log import enable_server_logs
 from hg_localization.server.app import WriteApi
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.repo_source import RepoSource
-from hg_localization.store.layout import StoreLayout
+from hg_localization.server.served import Source
+from hg_localization.store.local_store import store_scopes
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+#: Seconds the answers under way get to finish on SIGTERM (--graceful-timeout).
+GRACEFUL_TIMEOUT = 30
 
 
 def serve(
@@ -20,6 +40,21 @@ def serve(
         None,
         "--repos",
         help="Serve this folder of repos (models/<ns>/<name>/<revision>/…) instead of the local store.",
+    ),
+    source_kind: str = typer.Option(
+        "store",
+        "--source",
+        help="What to serve: 'store' (the local store, or --repos DIR) or 'bucket' (every revision "
+        "of the team bucket, HGLOC_S3_*, streamed from it with no local copy).",
+    ),
+    redirect: bool = typer.Option(
+        False,
+        "--redirect",
+        help="With --source bucket: answer file downloads with a 302 to a presigned S3 URL "
+        "(bytes go from S3 to the client), instead of streaming them through the server.",
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Worker processes (each answers the same from the same source)."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to bind (0: any free port)."),
@@ -34,30 +69,205 @@ def serve(
         help="With --repos: serve files and folders that are symbolic links, wherever they lead "
         "(by default links are refused, so nothing outside DIR is ever read). Read-only.",
     ),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="Log one line per request to stderr (never a token)."
+    ),
+    upstream: str | None = typer.Option(
+        None,
+        "--upstream",
+        help="Pull through from this Hub (e.g. https://huggingface.co): a repo or revision the store "
+        "lacks is localized from it when first asked for (verified), then served. Its token: "
+        "HGLOC_UPSTREAM_TOKEN, else HF_TOKEN; a client's token is never sent upstream.",
+    ),
+    allow: list[str] = typer.Option(
+        [],
+        "--allow",
+        help="With --upstream: pull only repo ids matching this glob (repeatable, e.g. 'acme/*').",
+    ),
+    deny: list[str] = typer.Option(
+        [], "--deny", help="With --upstream: never pull repo ids matching this glob (repeatable; wins)."
+    ),
+    revalidate: float = typer.Option(
+        300.0,
+        "--revalidate",
+        min=0,
+        help="With --upstream: seconds after which a branch is asked upstream again whether it moved "
+        "(a commit id never is).",
+    ),
+    graceful_timeout: int = typer.Option(
+        GRACEFUL_TIMEOUT,
+        "--graceful-timeout",
+        min=0,
+        help="On SIGTERM or Ctrl-C: stop taking connections, then let the answers under way finish "
+        "for up to this many seconds before cutting them.",
+    ),
 ) -> None:
     """Serve the store (or --repos DIR) so that HF_ENDPOINT=http://HOST:PORT clients load from it."""
     import uvicorn
 
-    from hg_localization.server.app import create_app
-
     out = output_for(ctx)
     config = state(ctx).config
-    tokens = ServerTokens.from_file(tokens_file) if tokens_file else ServerTokens()
-    _check_follow_symlinks(follow_symlinks, repos, tokens)
-    if repos is not None:
-        if not repos.is_dir():
-            raise InvalidInputError(f"--repos {repos}: no such folder.")
-        source = RepoSource.for_repos_dir(repos, follow_symlinks=follow_symlinks)
-        what = f"the repos in {repos}" + (" (following symbolic links)" if follow_symlinks else "")
-    else:
-        models = StoreLayout(config.models_store_path, "model", config.bucket_id).base
-        datasets = StoreLayout(config.datasets_store_path, "dataset", config.bucket_id).base
-        source = RepoSource.for_store(models, datasets)
-        what = f"the local store ({config.models_store_path})"
-    app = create_app(source, tokens=tokens, write_api=_write_api(source, tokens))
-    out.info(f"Serving {what} on http://{host}:{port}")
+    options = ServeOptions(
+        source=_source_kind(source_kind),
+        repos=repos,
+        tokens_file=tokens_file,
+        follow_symlinks=follow_symlinks,
+        redirect=redirect,
+        upstream=upstream,
+        allow=tuple(allow),
+        deny=tuple(deny),
+        revalidate=revalidate,
+    )
+    app, what = build_app(options, config)
+    if workers > 1:  # each worker process builds its own app from the same options (worker_app)
+        os.environ.update(options.environment())
+    out.info(f"Serving {what} on http://{host}:{port}" + (f" ({workers} workers)" if workers > 1 else ""))
     out.info(f"Use it with: HF_ENDPOINT=http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="warning" if not out.verbose else "info")
+    enable_server_logs(access=access_log)
+    _exit_zero_on_sigterm()
+    uvicorn.run(
+        WORKER_APP if workers > 1 else app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
+        host=host,
+        port=port,
+        log_level="warning" if not out.verbose else "info",
+        access_log=False,  # ours (hg_localization.server.access) names the token, never its value
+        timeout_graceful_shutdown=graceful_timeout,
+    )
+
+
+#: What uvicorn imports in each worker process of ``serve --workers N``.
+WORKER_APP = "hg_localization.cli.serve:worker_app"
+
+
+def worker_app() -> Starlette:
+    """The app of one worker of ``serve --workers N``: the options the command left in the environment."""
+    return build_app(serve_options_from_environment(), load_config())[0]
+
+
+def build_app(options: ServeOptions, config: HGLocalizationConfig) -> tuple[Starlette, str]:
+    """The server for ``options``, and what it serves in words."""
+    from hg_localization.catalog import default_catalog
+    from hg_localization.server.app import create_app
+
+    tokens = ServerTokens.from_file(options.tokens_file) if options.tokens_file else ServerTokens()
+    _check_follow_symlinks(options.follow_symlinks, options.repos, tokens)
+    if options.redirect and options.source != "bucket":
+        raise InvalidInputError(
+            "--redirect works with --source bucket only: other files have no URL to redirect to.",
+            hint="Add --source bucket, or leave --redirect out.",
+        )
+    _check_upstream(options)
+    if options.source == "bucket":
+        bucket_source, what = _bucket_source(options, config, tokens)
+        return create_app(bucket_source, tokens=tokens), what
+    if options.repos is not None:
+        if not options.repos.is_dir():
+            raise InvalidInputError(f"--repos {options.repos}: no such folder.")
+        source = RepoSource.for_repos_dir(options.repos, follow_symlinks=options.follow_symlinks)
+        links = " (following symbolic links)" if options.follow_symlinks else ""
+        what = f"the repos in {options.repos}{links}"
+    else:
+        source = store_source(config)
+        what = f"the local store ({config.models_store_path})"
+        if options.upstream:
+            served, pulled = _pull_through(source, options, config)
+            app = create_app(
+                served, tokens=tokens, write_api=_write_api(source, tokens), catalog=default_catalog(source)
+            )
+            return app, f"{what}, pulling through from {pulled}"
+    return create_app(source, tokens=tokens, write_api=_write_api(source, tokens)), what
+
+
+def store_source(config: HGLocalizationConfig) -> RepoSource:
+    """Every scope of the local store (the configured bucket's first, then the unscoped store, then
+    the other buckets'): a revision in two scopes is served from the first."""
+    roots = (config.models_store_path, config.datasets_store_path)
+    models = [s.layout.base for s in store_scopes(roots[0], "model", config.bucket_id)]
+    datasets = [s.layout.base for s in store_scopes(roots[1], "dataset", config.bucket_id)]
+    return RepoSource.for_store(models, datasets, roots=roots)
+
+
+def _check_upstream(options: ServeOptions) -> None:
+    """``--upstream`` fills the local store: not a folder of repos, not (yet) the bucket source."""
+    if not options.upstream:
+        if options.allow or options.deny:
+            raise InvalidInputError(
+                "--allow and --deny choose what --upstream pulls through: add --upstream URL.",
+                hint="e.g. --upstream https://huggingface.co --allow 'google-bert/*'",
+            )
+        return
+    problem = url_problem(options.upstream)
+    if problem:
+        raise InvalidInputError(f"--upstream {redact(options.upstream)!r} {problem}.")
+    if options.repos is not None or options.source == "bucket":
+        raise InvalidInputError(
+            "--upstream fills the local store: it works with --source store only, without --repos.",
+            hint="Leave --repos and --source bucket out (HGLOC_S3_* still receive what is pulled).",
+        )
+
+
+def _pull_through(
+    inner: RepoSource, options: ServeOptions, config: HGLocalizationConfig
+) -> tuple[Source, str]:
+    """``--upstream URL``: ``inner``, filled from the upstream Hub on a miss."""
+    from hg_localization.server.pull_through import PullThroughSource
+    from hg_localization.usecases.pull_through import RepoPolicy, Upstream
+
+    upstream = Upstream(config, options.upstream or "")
+    policy = RepoPolicy(allow=options.allow, deny=options.deny)
+    source = PullThroughSource(inner, upstream, policy=policy, revalidate=options.revalidate)
+    return source, upstream.endpoint
+
+
+def _source_kind(value: str) -> Literal["store", "bucket"]:
+    if value == "store":
+        return "store"
+    if value == "bucket":
+        return "bucket"
+    raise InvalidInputError(f"--source {value!r}: choose 'store' or 'bucket'.", hint="e.g. --source bucket")
+
+
+def _bucket_source(
+    options: ServeOptions, config: HGLocalizationConfig, tokens: ServerTokens
+) -> tuple[Source, str]:
+    """``--source bucket``: read-only, nothing on local disk; the bucket is checked once, now."""
+    from hg_localization.s3.serving import ServingBucket
+    from hg_localization.server.bucket_source import BucketSource
+
+    if options.repos is not None:
+        raise InvalidInputError(
+            "--repos and --source bucket name two different things to serve.", hint="Keep one of them."
+        )
+    if tokens.writable:
+        raise InvalidInputError(
+            "--source bucket serves the bucket read-only: uploads have nowhere to go.",
+            hint="Leave the write: tokens out of --tokens-file (push to the bucket with hg-localization).",
+        )
+    bucket = ServingBucket.from_config(config)
+    bucket.repos("model")  # a wrong bucket, endpoint or credentials: said now, not at the first request
+    source = BucketSource(
+        bucket,
+        ttl=config.serve_bucket_ttl,
+        redirect=options.redirect,
+        presign_expiry=config.serve_presign_expiry,
+    )
+    how = " (downloads redirected to presigned URLs)" if options.redirect else ""
+    return source, f"the bucket {bucket.describe()}{how}"
+
+
+def _exit_zero_on_sigterm() -> None:
+    """SIGTERM is a normal stop: uvicorn finishes the answers under way, then re-raises the signal.
+
+    Without a handler of ours that re-raise would kill the process (exit -15); with it, the
+    command ends with exit status 0. A SIGTERM before uvicorn takes over exits at once.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _check_follow_symlinks(follow: bool, repos: Path | None, tokens: ServerTokens) -> None:

@@ -16,7 +16,7 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import human_size
+from hg_localization.cli.reporting import count, human_size
 from hg_localization.errors import ConfirmationRequiredError
 from hg_localization.redact import url_without_userinfo
 from hg_localization.usecases import weights, weights_upload
@@ -56,8 +56,9 @@ def download_weights(
     label = f"{result.repo_id} ({result.revision} @ {result.commit[:12]})"
     if result.downloaded:
         kept = f"; {len(result.already_present)} already there" if result.already_present else ""
+        size = human_size(result.bytes_downloaded)
         out.success(
-            f"Downloaded {len(result.downloaded)} file(s) of {label} ({human_size(result.bytes_downloaded)})"
+            f"Downloaded {count(len(result.downloaded), 'file')} of {label} ({size})"
             f" into {result.target_dir}{kept}."
         )
     else:
@@ -86,7 +87,8 @@ def verify_weights(
         at = f"{result.revision} @ " if result.revision and result.revision != result.commit else ""
         held = f" ({result.repo_id} {at}{result.commit[:12]})"
     out.success(
-        f"The weights in {target}{held} are complete: {result.files} file(s) match the {result.source}."
+        f"The weights in {target}{held} are complete: {count(result.files, 'file')} "
+        f"{'matches' if result.files == 1 else 'match'} the {result.source}."
     )
     out.result_text(str(target))
 
@@ -131,7 +133,7 @@ def upload_weights(
     plan = weights_upload.plan_upload(source_dir, card=not no_card)
     _show_plan(out, plan, repo_id, tag=tag, endpoint=url_without_userinfo(config.hf_endpoint))
     if not yes:
-        _confirm(f"Upload {len(plan.files)} file(s) ({human_size(plan.total_bytes)}) to {repo_id}?")
+        _confirm(f"Upload {count(len(plan.files), 'file')} ({human_size(plan.total_bytes)}) to {repo_id}?")
     with out.progress() as progress:
         result = weights_upload.upload_weights(
             config,
@@ -152,10 +154,16 @@ def _report_upload(out: Output, result: weights_upload.UploadResult, source_dir:
     """The last line names the commit (and the tag); stdout gets the commit URL alone."""
     size = human_size(result.total_bytes)
     tagged = f", tagged {result.tag}" if result.tag else ""
-    out.success(
-        f"Uploaded {result.files} file(s) ({size}) to {result.repo_id} in one commit, "
-        f"{result.commit_oid}{tagged}."
-    )
+    if result.changed:
+        out.success(
+            f"Uploaded {count(result.files, 'file')} ({size}) to {result.repo_id} in one commit, "
+            f"{result.commit_oid}{tagged}."
+        )
+    else:
+        out.success(
+            f"{result.repo_id} already has these {count(result.files, 'file')} as they are: nothing was "
+            f"sent and no commit was made (it stays at {result.commit_oid}{tagged})."
+        )
     if result.checksums_file is None:
         out.warning(f"{source_dir} is read-only: checksums.txt was uploaded but not written there.")
     if result.pull_request_url:
@@ -174,7 +182,7 @@ def _show_plan(
     out.info(f"  {'':>{width}}  checksums.txt ({note} for every file above)")
     if plan.adds_card:
         out.info(f"  {'':>{width}}  README.md (a model card: the folder has none; --no-card skips it)")
-    out.info(f"Total: {len(plan.files)} file(s), {human_size(plan.total_bytes)}.")
+    out.info(f"Total: {count(len(plan.files), 'file')}, {human_size(plan.total_bytes)}.")
     for skipped in plan.skipped:
         out.info(f"Skipped (hidden): {skipped}")
     if tag:

@@ -303,6 +303,9 @@ class PrefixedProgress(ProgressListener):
     def file_started(self, path: str, size: int) -> None:
         self._inner.file_started(f"{self._prefix}: {path}", size)
 
+    def upload_started(self, path: str, size: int) -> None:
+        self._inner.upload_started(f"{self._prefix}: {path}", size)
+
     def file_advanced(self, path: str, n_bytes: int) -> None:
         self._inner.file_advanced(f"{self._prefix}: {path}", n_bytes)
 

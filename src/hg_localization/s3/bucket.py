@@ -285,7 +285,9 @@ class Bucket:
                             self.name,
                             reader.item.key,
                             extra_args={"Metadata": {SHA256_METADATA: reader.item.sha256}},
-                            subscribers=[TransferProgress(progress, reader.item.label, reader.item.size)],
+                            subscribers=[
+                                TransferProgress(progress, reader.item.label, reader.item.size, upload=True)
+                            ],
                         ),
                     )
                     for reader in readers

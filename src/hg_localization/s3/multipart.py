@@ -154,7 +154,7 @@ class ResumableUploader:
         reader = VerifyingReader(item)
         attempt = MultipartStats()
         try:
-            progress.file_started(item.label, item.size)
+            progress.upload_started(item.label, item.size)
             try:
                 plan = plan_parts(item.size, self._part_size)
                 parts = self._send_parts(reader, upload, plan, progress, attempt)

@@ -86,8 +86,8 @@ class BucketCache(_SourceCache):
         make_public: bool,
         progress: ProgressListener,
         allow_private_public: bool = False,
-    ) -> None:
-        self.sync(
+    ) -> PushReport:
+        return self.sync(
             stored, make_public=make_public, progress=progress, allow_private_public=allow_private_public
         )
 
@@ -133,13 +133,14 @@ class PublicCache(_SourceCache):
         make_public: bool,
         progress: ProgressListener,
         allow_private_public: bool = False,
-    ) -> None:
+    ) -> PushReport | None:
         if make_public:
             raise StorageError(
                 "Only a public URL is configured: nothing can be uploaded or made public.",
                 hint="Set HGLOC_S3_BUCKET_NAME and credentials that may write to the bucket.",
             )
         logger.debug("Only a public URL is configured: %s is not uploaded.", stored.repo_id)
+        return None
 
 
 def open_team_cache(config: HGLocalizationConfig) -> BucketCache | PublicCache:

@@ -66,8 +66,9 @@ class DownloadItem:
 class TransferProgress(BaseSubscriber):
     """Forwards the transfer manager's byte counts to a ProgressListener."""
 
-    def __init__(self, listener: ProgressListener, label: str, size: int) -> None:
+    def __init__(self, listener: ProgressListener, label: str, size: int, *, upload: bool = False) -> None:
         self._listener = listener
+        self._upload = upload
         self._label = label
         self._size = size
         self._started = False
@@ -75,7 +76,10 @@ class TransferProgress(BaseSubscriber):
     def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
         if not self._started:
             self._started = True
-            self._listener.file_started(self._label, self._size)
+            if self._upload:
+                self._listener.upload_started(self._label, self._size)
+            else:
+                self._listener.file_started(self._label, self._size)
         self._listener.file_advanced(self._label, bytes_transferred)
 
     def on_done(self, future: Any, **kwargs: Any) -> None:

@@ -17,11 +17,14 @@ from starlette.routing import Route
 from hg_localization._version import __version__
 from hg_localization.catalog import Catalog, catalog_routes, default_catalog
 from hg_localization.server import routing
+from hg_localization.server.access_log import AccessLogMiddleware
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_api import HubReadApi
 from hg_localization.server.hub_write import xet_answer
+from hg_localization.server.metrics import ServerMetrics
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.server.responses import hub_error, internal_error, not_found
+from hg_localization.server.served import Source
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -34,15 +37,21 @@ class WriteApi(Protocol):
 
 
 def create_app(
-    source: RepoSource,
+    source: Source,
     *,
     tokens: ServerTokens | None = None,
     write_api: WriteApi | None = None,
     tree_page_size: int = 1000,
     catalog: Catalog | None = None,
+    metrics: ServerMetrics | None = None,
 ) -> Starlette:
-    """The server: the web catalog's pages (``catalog``: default, ``source`` alone), then the Hub API."""
+    """The server: the web catalog's pages (``catalog``: default, ``source`` alone), then the Hub API.
+
+    Every request is logged and counted (:mod:`access_log`, ``metrics``: a new
+    :class:`ServerMetrics` unless given; ``app.state.metrics``, served at ``GET /metrics``).
+    """
     tokens = tokens or ServerTokens()
+    metrics = metrics if metrics is not None else ServerMetrics()
     read_api = HubReadApi(source=source, tokens=tokens, tree_page_size=tree_page_size)
 
     async def dispatch(request: Request) -> Response:
@@ -74,13 +83,16 @@ def create_app(
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/api/agent-harnesses", agent_harnesses, methods=["GET"]),
-        *catalog_routes(catalog or default_catalog(source), tokens),  # pages never take a Hub API URL
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        *catalog_routes(catalog or _default_catalog(source), tokens),  # pages never take a Hub API URL
         Route("/{path:path}", dispatch, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
     ]
     # every request gets an answer: a path no route matches is a Hub 404, a failure a generic 500
     app = Starlette(routes=routes, exception_handlers={404: not_found, Exception: internal_error})
+    app.add_middleware(AccessLogMiddleware, tokens=tokens, metrics=metrics)
     app.state.source = source
     app.state.tokens = tokens
+    app.state.metrics = metrics
     return app
 
 
@@ -101,3 +113,8 @@ async def _read(request: Request, route: routing.Route | None, api: HubReadApi) 
         if route.action == "paths-info" and request.method == "POST":
             return await api.paths_info(request, route)
     return hub_error(404, f"Not found: {request.url.path}")
+
+
+def _default_catalog(source: Source) -> Catalog:
+    """The catalog of the store or a folder of repos; the bucket's pages list nothing (yet)."""
+    return default_catalog(source) if isinstance(source, RepoSource) else Catalog([])

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hg_localization.errors import EntryNotFoundError, HGLocalizationError
+from hg_localization.server.access_log import audit_download
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_json import (
     card_data,
@@ -56,19 +57,26 @@ class HubReadApi:
 
     # --- access (each runs in a worker thread) -------------------------------------------------
     def _guard(self, request: Request, repo: ServedRepo) -> Response | None:
-        """None when the request may read ``repo``, else the 401 to send."""
-        sent, may_read, _ = self.tokens.check(request)
-        # A token this server does not know is ignored for public repos: users often have an
-        # HF_TOKEN for huggingface.co set, and refusing it would break their public downloads.
-        if sent and not may_read and repo.private:
-            return unauthorized(repo.repo_id, bad_token=True)
-        if repo.private and not may_read:
-            return unauthorized(repo.repo_id, bad_token=False)
-        return None
+        """None when the request may read ``repo``, else the 401 to send (token scopes apply)."""
+        if not repo.private:
+            # A token this server does not know is ignored for public repos: users often have an
+            # HF_TOKEN for huggingface.co set, and refusing it would break their public downloads.
+            return None
+        caller = self.tokens.identify(request)
+        if caller.may_read(repo.repo_id):
+            return None
+        # An unknown token is told so; a known one whose scope leaves this repo out, like no token.
+        return unauthorized(repo.repo_id, bad_token=caller.sent_token and not caller.grants)
 
     def _open(
         self, request: Request, repo_type: Any, repo_id: str, revision: str | None
     ) -> ServedRevision | Response:
+        opened = self._open_in_repo(request, repo_type, repo_id, revision)
+        return opened if isinstance(opened, Response) else opened[1]
+
+    def _open_in_repo(
+        self, request: Request, repo_type: Any, repo_id: str, revision: str | None
+    ) -> tuple[ServedRepo, ServedRevision] | Response:
         try:
             repo = self.source.repo(repo_type, repo_id)
         except HGLocalizationError as exc:
@@ -84,7 +92,7 @@ class HubReadApi:
             denied = self._guard(request, replace(repo, private=True))
             if denied is not None:
                 return denied
-        return resolved
+        return repo, resolved
 
     # --- GET /api/{type}s/{repo}[/revision/{rev}] ------------------------------------------------
     async def info(self, request: Request, route: ApiRoute) -> Response:
@@ -112,11 +120,12 @@ class HubReadApi:
         return await run_in_threadpool(self._list, request, route)
 
     def _list(self, request: Request, route: ListRoute) -> Response:
-        _, may_read, _ = self.tokens.check(request)
+        caller = self.tokens.identify(request)
         search = request.query_params.get("search", "").lower()
         author = request.query_params.get("author")
         result = []
         for repo in self.source.list_repos(route.repo_type):
+            may_read = caller.may_read(repo.repo_id)  # token scopes: only the private repos it covers
             if repo.private and not may_read:
                 continue
             if search and search not in repo.repo_id.lower():
@@ -198,9 +207,10 @@ class HubReadApi:
         return await run_in_threadpool(self._resolve, request, route)
 
     def _resolve(self, request: Request, route: ResolveRoute) -> Response:
-        opened = self._open(request, route.repo_type, route.repo_id, route.revision)
-        if isinstance(opened, Response):
-            return opened
+        found = self._open_in_repo(request, route.repo_type, route.repo_id, route.revision)
+        if isinstance(found, Response):
+            return found
+        repo, opened = found
         served = opened.file(route.path)
         answer = None
         if served is not None:
@@ -209,6 +219,9 @@ class HubReadApi:
         if answer is None:  # not in the revision, gone, or a link out of the root
             missing = EntryNotFoundError(opened.repo_id, route.path, route.revision)
             return error_response(missing, commit=opened.commit)
+        if request.method == "GET" and (repo.private or opened.private):
+            client = request.client.host if request.client else "-"
+            audit_download(self.tokens.identify(request).name, client, opened, route.revision, route.path)
         return answer
 
 

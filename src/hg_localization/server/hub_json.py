@@ -33,8 +33,10 @@ def _lfs_pointer_size(served: ServedFile) -> int:
 
 def card_data(revision: ServedRevision) -> dict[str, Any]:
     """The YAML front matter of the repo's README.md, as the Hub's ``cardData``."""
+    if revision.card is not None:  # read by the source already (the bucket's)
+        return revision.card
     readme = revision.file("README.md")
-    if readme is None or readme.size > CARD_MAX_BYTES:
+    if readme is None or readme.disk_path is None or readme.size > CARD_MAX_BYTES:
         return {}
     try:
         with os.fdopen(confine.open_file(readme.disk_path, readme.below), "rb") as handle:

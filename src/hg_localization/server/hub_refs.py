@@ -36,8 +36,9 @@ DELETE_REPO_PATH = "/api/repos/delete"
 @dataclass
 class HubRefsApi:
     refs: RefWriter
-    #: The write-token check of the write API: None when the request may write, else the answer.
-    deny: Callable[[Request], Response | None]
+    #: The write-token check of the write API: None when the request may write to the repo (None:
+    #: to some repo, before the id is read from the body), else the answer.
+    deny: Callable[[Request, str | None], Response | None]
 
     @staticmethod
     def handles(request: Request, route: Route | None) -> bool:
@@ -54,7 +55,7 @@ class HubRefsApi:
         """Answer a ref, settings or repo-deletion request, or None when this is not one."""
         if not self.handles(request, route):
             return None
-        denied = self.deny(request)
+        denied = self.deny(request, route.repo_id if isinstance(route, ApiRoute) else None)
         if denied is not None:
             return denied
         try:
@@ -112,6 +113,9 @@ class HubRefsApi:
             raise InvalidInputError("'name' (and 'organization', if given) must be strings.")
         repo_type: RepoType = parse_repo_type(str(body.get("type") or "model"))
         repo_id = f"{organization}/{name}" if organization else name
+        denied = self.deny(request, repo_id)  # token scopes: the id is known only now
+        if denied is not None:
+            return denied
         await run_in_threadpool(self.refs.delete_repo, repo_type, repo_id)
         return JSONResponse({"deleted": repo_id})
 

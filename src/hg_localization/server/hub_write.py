@@ -96,7 +96,7 @@ class HubWriteApi:
         )
         if not is_write:
             return None
-        denied = self._deny(request)
+        denied = self._deny(request, route.repo_id if isinstance(route, ApiRoute | LfsBatchRoute) else None)
         if denied is not None:
             return denied
         try:
@@ -113,12 +113,16 @@ class HubWriteApi:
         except HGLocalizationError as exc:
             return error_response(exc)
 
-    def _deny(self, request: Request) -> Response | None:
-        sent, _, may_write = self.tokens.check(request)
-        if not sent:
+    def _deny(self, request: Request, repo_id: str | None) -> Response | None:
+        """None when the request may write to ``repo_id`` (None: to some repo, before its id is read)."""
+        caller = self.tokens.identify(request)
+        if not caller.sent_token:
             return hub_error(401, "Uploads need a write token: send Authorization: Bearer <token>.")
-        if not may_write:
+        if not caller.may_write_somewhere:
             return hub_error(403, "This token may not write to this server.")
+        if repo_id is not None and not caller.may_write(repo_id):
+            scope = caller.scope_of("write")
+            return hub_error(403, f"This token may write only to repos matching {scope}: not to {repo_id}.")
         return None
 
     # --- POST /api/repos/create ------------------------------------------------------------------
@@ -129,6 +133,9 @@ class HubWriteApi:
             raise InvalidInputError("'name' (and 'organization', if given) must be strings.")
         repo_type = parse_repo_type(str(body.get("type") or "model"))
         repo_id = f"{organization}/{name}" if organization else name
+        denied = self._deny(request, repo_id)  # token scopes: the id is known only now
+        if denied is not None:
+            return denied
         private = body.get("visibility") == "private" or body.get("private") is True
         try:
             created = await run_in_threadpool(self.writer.create_repo, repo_type, repo_id, private=private)

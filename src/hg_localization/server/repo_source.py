@@ -14,7 +14,13 @@ One class reads two kinds of folder, both shaped ``<root>/<namespace>/<name>/<re
 
 - **the local store**: each revision folder has its metadata file, which names the upstream
   commit and every file's checksums; folders without one are incomplete and not served. A
-  revision that was a tag upstream (the metadata file's ``ref_kind``) is listed as a tag.
+  revision that was a tag upstream (the metadata file's ``ref_kind``) is listed as a tag. Every
+  scope of the store is served (``by_bucket/<bucket id>/`` and the unscoped folders): when two
+  hold the same revision of a repo, the first scope given wins (``serve`` gives the configured
+  bucket's, then the unscoped store, then the other buckets').
+
+A commit id abbreviated to 7 or more hex digits names the commit it abbreviates when only one
+served revision's commit starts with it (as the Hub does); a branch or tag of that name wins.
 
 Checksums of manifest-less files are computed once per (path, size, mtime) and cached.
 
@@ -33,7 +39,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,6 +49,7 @@ from hg_localization.errors import HGLocalizationError, RepoNotFoundError, Revis
 from hg_localization.ids import (
     NO_NAMESPACE_FOLDER,
     RepoType,
+    is_commit_prefix,
     is_commit_sha,
     parse_repo_id,
     revision_folder,
@@ -56,7 +63,7 @@ from hg_localization.server.file_response import disk_file_response
 from hg_localization.server.served import ServedFile as ServedFile
 from hg_localization.server.served import ServedRepo as ServedRepo
 from hg_localization.server.served import ServedRevision as ServedRevision
-from hg_localization.store.layout import METADATA_FILENAME
+from hg_localization.store.layout import BY_BUCKET_FOLDER, METADATA_FILENAME
 from hg_localization.store.manifest import RevisionManifest
 
 logger = logging.getLogger(__name__)
@@ -87,6 +94,8 @@ class RepoSource:
         self, roots: dict[RepoType, Path], *, manifests_only: bool = False, follow_symlinks: bool = False
     ) -> None:
         self.roots = roots
+        #: Where repos are looked for, per type, in precedence order (several scopes of a store).
+        self.bases: dict[RepoType, tuple[Path, ...]] = {t: (root,) for t, root in roots.items()}
         self.manifests_only = manifests_only
         self.follow_symlinks = follow_symlinks and not manifests_only  # the store never follows links
         self._hashes: dict[tuple[str, int, int, int], tuple[str, str]] = {}
@@ -101,8 +110,21 @@ class RepoSource:
         return cls(roots, follow_symlinks=follow_symlinks)
 
     @classmethod
-    def for_store(cls, models_base: Path, datasets_base: Path) -> RepoSource:
-        return cls({"model": models_base, "dataset": datasets_base}, manifests_only=True)
+    def for_store(
+        cls,
+        models_base: Path | Sequence[Path],
+        datasets_base: Path | Sequence[Path],
+        *,
+        roots: tuple[Path, Path] | None = None,
+    ) -> RepoSource:
+        """The store's scope folders of each type (one, or several in precedence order), read
+        below ``roots`` (the models and datasets store folders; default: the first scope's)."""
+        models = (models_base,) if isinstance(models_base, Path) else tuple(models_base)
+        datasets = (datasets_base,) if isinstance(datasets_base, Path) else tuple(datasets_base)
+        model_root, dataset_root = roots or (models[0], datasets[0])
+        source = cls({"model": model_root, "dataset": dataset_root}, manifests_only=True)
+        source.bases = {"model": models, "dataset": datasets}
+        return source
 
     # --- repos -------------------------------------------------------------------------------
     def repo(self, repo_type: RepoType, repo_id: str) -> ServedRepo:
@@ -110,16 +132,15 @@ class RepoSource:
             parsed = parse_repo_id(repo_id)
         except HGLocalizationError:
             raise RepoNotFoundError(repo_id, repo_type) from None
-        root = self.roots.get(repo_type)
-        if root is None:
-            raise RepoNotFoundError(repo_id, repo_type)
-        path = root.joinpath(*parsed.folder_parts)
         below = self.below(repo_type)
-        if below is not None and confine.links_below(path, below):
-            raise RepoNotFoundError(repo_id, repo_type)  # a namespace or repo folder that is a link
-        revisions = tuple(self._revision_names(path))
+        paths = [base.joinpath(*parsed.folder_parts) for base in self.bases.get(repo_type, ())]
+        # A namespace or repo folder that is a link is not served.
+        paths = [p for p in paths if below is None or not confine.links_below(p, below)]
+        names = {p: tuple(self._revision_names(p)) for p in paths}
+        revisions = tuple(dict.fromkeys(name for p in paths for name in names[p]))
         if not revisions:
             raise RepoNotFoundError(repo_id, repo_type)
+        path = next(p for p in paths if names[p])
         settings = _read_settings(path, below)
         return ServedRepo(
             repo_type=repo_type,
@@ -128,7 +149,7 @@ class RepoSource:
             default_branch=str(settings.get("default_branch", DEFAULT_BRANCH)),
             revisions=revisions,
             path=path,
-            tags=self._stored_tags(path, revisions, below)
+            tags=tuple(t for p in paths for t in self._stored_tags(p, names[p], below))
             if self.manifests_only
             else _string_list(settings.get("tags")),
         )
@@ -160,17 +181,20 @@ class RepoSource:
         return tuple(tags)
 
     def list_repos(self, repo_type: RepoType) -> list[ServedRepo]:
-        root = self.roots.get(repo_type)
+        ids: dict[str, None] = {}
+        for base in self.bases.get(repo_type, ()):
+            for namespace_dir in _subdirs(base, self.follow_symlinks):
+                if self.manifests_only and namespace_dir.name == BY_BUCKET_FOLDER:
+                    continue  # the store's bucket scopes: served when given as bases
+                for repo_dir in _subdirs(namespace_dir, self.follow_symlinks):
+                    namespace, name = namespace_dir.name, repo_dir.name
+                    ids[name if namespace == NO_NAMESPACE_FOLDER else f"{namespace}/{name}"] = None
         found = []
-        for namespace_dir in _subdirs(root, self.follow_symlinks):
-            for repo_dir in _subdirs(namespace_dir, self.follow_symlinks):
-                namespace = namespace_dir.name
-                name = repo_dir.name
-                repo_id = name if namespace == NO_NAMESPACE_FOLDER else f"{namespace}/{name}"
-                try:
-                    found.append(self.repo(repo_type, repo_id))
-                except HGLocalizationError:
-                    continue
+        for repo_id in ids:
+            try:
+                found.append(self.repo(repo_type, repo_id))
+            except HGLocalizationError:
+                continue
         return found
 
     def below(self, repo_type: RepoType) -> Path | None:
@@ -194,6 +218,10 @@ class RepoSource:
                 return max(matches, key=lambda candidate: len(candidate.files))
         if wanted in repo.revisions:
             return self._load(repo, wanted)
+        if is_commit_prefix(wanted):
+            matches = [c for c in self.served_revisions(repo) if c.commit.startswith(wanted)]
+            if len({c.commit for c in matches}) == 1:
+                return max(matches, key=lambda candidate: len(candidate.files))
         raise RevisionNotFoundError(repo.repo_id, wanted, repo_type)
 
     def served_revisions(self, repo: ServedRepo) -> list[ServedRevision]:
@@ -219,7 +247,7 @@ class RepoSource:
 
     def _load(self, repo: ServedRepo, revision: str) -> ServedRevision:
         """The revision in ``revision``'s folder, from the cache while its signature holds."""
-        folder = repo.path / revision_folder(revision)
+        folder = self._folder_of(repo, revision)
         below = self.below(repo.repo_type)
         if below is not None and confine.links_below(folder, below):
             raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
@@ -244,6 +272,20 @@ class RepoSource:
         if loaded is None:
             raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
         return loaded
+
+    def _folder_of(self, repo: ServedRepo, revision: str) -> Path:
+        """The folder of ``revision``: in the first scope that has it complete (the repo's folder
+        when there is one scope, or none has it)."""
+        folder = repo.path / revision_folder(revision)
+        bases = self.bases.get(repo.repo_type, ())
+        if len(bases) < 2 or confine.regular_lstat(folder / METADATA_FILENAME) is not None:
+            return folder
+        parts = parse_repo_id(repo.repo_id).folder_parts
+        for base in bases:
+            candidate = base.joinpath(*parts, revision_folder(revision))
+            if confine.regular_lstat(candidate / METADATA_FILENAME) is not None:
+                return candidate
+        return folder
 
     def _build(
         self, repo: ServedRepo, revision: str, folder: Path, listing: list[confine.FileStat] | None

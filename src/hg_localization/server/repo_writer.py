@@ -226,7 +226,7 @@ def _inside(folder: Path, path: str) -> Path:
 
 def _find_in(revision: ServedRevision, oid: str, size: int) -> Path | None:
     for served in revision.files:
-        if served.sha256 == oid and served.size == size and served.disk_path.is_file():
+        if served.sha256 == oid and served.size == size and served.disk_path and served.disk_path.is_file():
             return served.disk_path
     return None
 

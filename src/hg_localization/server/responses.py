@@ -23,6 +23,7 @@ from hg_localization.errors import (
     HGLocalizationError,
     InvalidInputError,
     NotFoundError,
+    RepoDeniedError,
     RepoNotFoundError,
     RevisionNotFoundError,
 )
@@ -72,6 +73,8 @@ def error_response(exc: HGLocalizationError, *, commit: str | None = None) -> JS
         return hub_error(404, exc.message, "EntryNotFound", commit=commit)
     if isinstance(exc, NotFoundError):
         return hub_error(404, exc.message)
+    if isinstance(exc, RepoDeniedError):  # refused by this server's lists, whatever the token
+        return hub_error(403, exc.message)
     if isinstance(exc, AuthenticationError):
         return hub_error(401, exc.message, "RepoNotFound")
     if isinstance(exc, InvalidInputError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
@@ -18,14 +18,19 @@ from hg_localization.ids import RepoType
 
 @dataclass(frozen=True)
 class ServedFile:
+    """One file: where its bytes are is the source's business (a disk path, or an object key)."""
+
     path: str
-    disk_path: Path
+    #: The file on disk (None: the source has no disk copy, e.g. the bucket; see ``key``).
+    disk_path: Path | None
     size: int
     git_sha1: str
     sha256: str
     lfs: bool
     #: The root the file must be opened below without following a link (None: links are followed).
     below: Path | None
+    #: The object that holds the bytes, for a source without a disk copy (the bucket).
+    key: str | None = None
 
     @property
     def etag(self) -> str:
@@ -42,6 +47,8 @@ class ServedRevision:
     files: tuple[ServedFile, ...]
     last_modified: datetime
     private: bool
+    #: The card's front matter, when the source read it already (None: read README.md from disk).
+    card: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     _by_path: dict[str, ServedFile] = field(default_factory=dict, compare=False, repr=False)
     #: Every folder of the revision, sorted: computed once per loaded revision, never per request.
     directories: tuple[str, ...] = field(init=False, default=(), compare=False, repr=False)
@@ -71,6 +78,7 @@ class ServedRepo:
     private: bool
     default_branch: str
     revisions: tuple[str, ...]
+    #: The repo's folder on disk; for the bucket, its key prefix (never opened: no disk source's).
     path: Path
     tags: tuple[str, ...] = ()
 

@@ -120,6 +120,11 @@ class LocalStore:
     def repo_type(self) -> RepoType:
         return self.layout.repo_type
 
+    @property
+    def scope(self) -> str | None:
+        """The bucket id this store is scoped to; None for the unscoped store."""
+        return self.layout.bucket_id
+
     # --- reading -----------------------------------------------------------------------------
     # A folder with a metadata file that cannot be trusted is a DamagedRevision: never used as a
     # revision (get, revisions_of, iter_revisions skip it), but listed by scan() and inspect().
@@ -255,6 +260,19 @@ class LocalStore:
                 return
             folder = folder.parent
 
+    def adopt(self, stored: StoredRevision, revision: str | None = None) -> StoredRevision:
+        """A complete revision of another scope (or, named ``revision``, another folder) made one of
+        this store's too: its files hard-linked (copied across disks), its metadata file the same
+        but for the revision name. Call under :meth:`lock` of the new revision."""
+        manifest = stored.manifest
+        if revision is not None and revision != manifest.revision:
+            manifest = manifest.model_copy(update={"revision": revision, "ref_kind": None})
+        staging = self.open_staging(parse_repo_id(manifest.repo_id), manifest.revision)
+        for record in manifest.files:
+            if not staging.has(record.local_path):
+                staging.adopt(record.local_path, stored.file_path(record.local_path))
+        return self.publish(staging, manifest)
+
     def remove(self, repo_id: RepoId, revision: str) -> bool:
         target = self.layout.revision_dir(repo_id, revision)
         if not target.exists():
@@ -263,6 +281,18 @@ class LocalStore:
         os.replace(target, doomed)
         remove_tree(doomed)
         return True
+
+
+def store_scopes(root: Path, repo_type: RepoType, configured: str | None) -> list[LocalStore]:
+    """Every scope of the store at ``root``, in the order a lookup tries them: the configured
+    bucket's, then the unscoped store, then the other buckets' scopes (by folder name).
+
+    Local revisions are the user's whatever the configuration: a bucket configured (or changed)
+    later hides none of them.
+    """
+    others = [f.name for f in _subfolders(root / BY_BUCKET_FOLDER) if f.name != configured]
+    order: list[str | None] = [configured] if configured else []
+    return [LocalStore(root, repo_type, scope) for scope in [*order, None, *others]]
 
 
 def inside(folder: Path, target: Path) -> Path:

@@ -13,16 +13,16 @@ that config.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from huggingface_hub.utils import filter_repo_objects
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import EntryNotFoundError, InvalidInputError, UpstreamError
+from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError, UpstreamError
 from hg_localization.hub.client import HubClient, RemoteRevision
-from hg_localization.ids import RepoId, parse_repo_id, validate_revision
+from hg_localization.ids import RepoId, is_commit_sha, parse_repo_id, validate_revision
 from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import Selection
@@ -35,16 +35,24 @@ from hg_localization.usecases.dataset_configs import (
     parse_card,
 )
 from hg_localization.usecases.dataset_files import is_data_file
-from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, localize
+from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest
 from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.repos import (
     DEFAULT_REVISION,
+    METADATA_ONLY,
+    OFFLINE_HINT,
+    Contents,
+    at_commit,
     check_make_public,
+    contents_of,
     find_local_revision,
-    hub_client,
+    full_revision,
+    listed,
     local_store,
+    local_stores,
+    localize_request,
+    online_hub,
     read_hub_file,
-    team_cache,
 )
 
 DATASET_METADATA_FILES = (CARD_FILENAME,)
@@ -81,10 +89,10 @@ def localize_dataset(
         )
     check_make_public(config, make_public=make_public, push=push, allow_private_public=allow_private_public)
     repo_id = parse_repo_id(dataset_id)
-    revision = validate_revision(revision or DEFAULT_REVISION)
-    store = dataset_store(config)
-    hub = hub_client(config)
-    selection = _plan_selection(hub, store, repo_id, revision, config_name, include, exclude)
+    stores = local_stores(config, "dataset")
+    hub = online_hub(config)
+    revision = full_revision(stores, hub, "dataset", repo_id, validate_revision(revision or DEFAULT_REVISION))
+    selection = _plan_selection(hub, stores, repo_id, revision, config_name, include, exclude)
     request = LocalizeRequest(
         repo_type="dataset",
         repo_id=repo_id,
@@ -96,31 +104,34 @@ def localize_dataset(
         make_public=make_public,
         allow_private_public=allow_private_public,
     )
-    return localize(
-        request,
-        store=store,
-        hub=hub,
-        bucket=team_cache(config),
-        max_workers=config.max_workers,
-        progress=progress,
-    )
+    return localize_request(config, request, hub=hub, progress=progress)
 
 
 def _plan_selection(
-    hub: HubClient,
-    store: LocalStore,
+    hub: HubClient | None,
+    stores: Sequence[LocalStore],
     repo_id: RepoId,
     revision: str,
     config_name: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> Selection:
-    """What to fetch, decided from the repo's file list and card (one look before any download)."""
+    """What to fetch, decided from the repo's file list and card (one look before any download).
+
+    Without the Hub (unreachable, or HF_HUB_OFFLINE), the local copy's card and files decide.
+    """
+    if hub is None:
+        offline = _selection_without_hub(stores, repo_id, revision, config_name, include, exclude)
+        if offline is None:
+            missing = NotLocalizedError(str(repo_id), revision, "dataset")
+            missing.hint = OFFLINE_HINT
+            raise missing
+        return offline
     try:
         remote = hub.resolve("dataset", repo_id, revision)
     except UpstreamError:
         # The Hub cannot be reached: the store or the team bucket may still have what is asked.
-        fallback = _selection_without_hub(store, repo_id, revision, config_name, include, exclude)
+        fallback = _selection_without_hub(stores, repo_id, revision, config_name, include, exclude)
         if fallback is None:
             raise
         return fallback
@@ -154,19 +165,28 @@ def config_selection(chosen: DatasetConfig, exclude: tuple[str, ...] = ()) -> Se
 
 
 def _selection_without_hub(
-    store: LocalStore,
+    stores: Sequence[LocalStore],
     repo_id: RepoId,
     revision: str,
     config_name: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> Selection | None:
+    """The selection, from the local copy's card and file list when a config is named."""
     if config_name is None:
         return Selection(full=True, include=include, exclude=exclude)
-    existing = store.get(repo_id, revision)
+    existing = next((s for store in stores if (s := store.get(repo_id, revision)) is not None), None)
+    if existing is None and is_commit_sha(revision):
+        existing = at_commit([s for store in stores for s in store.revisions_of(repo_id)], revision)
     if existing is None:
-        return None  # the config's files are only known from the card upstream
-    return next((s for s in existing.manifest.selections if s.config_name == config_name), None)
+        return None  # the config's files are only known from a card
+    recorded = next((s for s in existing.manifest.selections if s.config_name == config_name), None)
+    card = stored_card_text(existing)
+    if recorded is not None or card is None:
+        return recorded
+    paths = [record.path for record in existing.manifest.files]
+    chosen = find_config(available_configs(parse_card(card), paths), config_name, str(repo_id))
+    return config_selection(chosen, exclude)
 
 
 def _remote_card_data(hub: HubClient, remote: RemoteRevision) -> dict[str, Any]:
@@ -217,6 +237,9 @@ class LocalDataset:
     source: str
     problem: str | None = None
     hint: str | None = None
+    #: The bucket id of the store scope it is in (None: the unscoped store).
+    scope: str | None = None
+    contents: Contents = METADATA_ONLY
 
     @property
     def status(self) -> str:
@@ -238,19 +261,22 @@ class LocalDataset:
             "source": self.source,
             "problem": self.problem,
             "hint": self.hint,
+            "bucket_scope": self.scope,
+            **self.contents.as_dict(),
         }
 
 
 def list_datasets(config: HGLocalizationConfig) -> list[LocalDataset]:
-    """Every revision folder of the dataset store, by id then revision; damaged ones included."""
+    """Every revision folder of every scope of the dataset store, by id then revision (then scope,
+    in lookup order); damaged ones included."""
     found = [
-        _describe(item) if isinstance(item, StoredRevision) else _describe_damaged(item)
-        for item in dataset_store(config).scan()
+        _describe(item, scope) if isinstance(item, StoredRevision) else _describe_damaged(item, scope)
+        for scope, item in listed(config, "dataset")
     ]
     return sorted(found, key=lambda d: (d.dataset_id, d.revision))
 
 
-def _describe_damaged(damaged: DamagedRevision) -> LocalDataset:
+def _describe_damaged(damaged: DamagedRevision, scope: str | None) -> LocalDataset:
     return LocalDataset(
         dataset_id=damaged.repo_id,
         revision=damaged.revision,
@@ -265,10 +291,11 @@ def _describe_damaged(damaged: DamagedRevision) -> LocalDataset:
         source="",
         problem=damaged.reason,
         hint=damaged.hint,
+        scope=scope,
     )
 
 
-def _describe(stored: StoredRevision) -> LocalDataset:
+def _describe(stored: StoredRevision, scope: str | None) -> LocalDataset:
     manifest = stored.manifest
     whole = any(
         s.full and not s.include and not s.exclude and s.config_name is None for s in manifest.selections
@@ -286,6 +313,8 @@ def _describe(stored: StoredRevision) -> LocalDataset:
         path=str(stored.path),
         public=manifest.public,
         source=manifest.source,
+        scope=scope,
+        contents=contents_of(manifest),
     )
 
 

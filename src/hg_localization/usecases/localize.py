@@ -4,7 +4,8 @@ The flow for a download::
 
     lock(repo, revision)
       complete in the store and covers the request? ── yes ─▶ (branch: one request to see if it moved)
-      │ no                                                      unchanged ─▶ "already localized"
+      │ no        (or in another scope of the store,            unchanged ─▶ "already localized"
+      │            or, for a commit, under another name: linked into place, then pushed)
       ▼
     staging folder (resumes an interrupted run)
       ├─ bucket has it?  fetch, verify every file's sha256 ─▶ publish
@@ -14,6 +15,9 @@ The flow for a download::
              hashed before it counts) │ else stream + hash + verify, resuming a partial file
          write the metadata file last ─▶ publish (swap into place)
     push to the bucket (unless told not to); a failed push leaves the local copy complete
+
+When the bucket could not be read and the Hub then fails too, the error names both causes (a
+StorageError, exit 7: the bucket is what the team can repair while the Hub is away).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from huggingface_hub.utils import filter_repo_objects
 
@@ -39,6 +43,9 @@ from hg_localization.store.local_store import LocalStore, Staging, StoredRevisio
 from hg_localization.store.manifest import RevisionManifest, Selection
 from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.revision_fetch import RevisionFetcher
+
+if TYPE_CHECKING:
+    from hg_localization.s3.push import PushReport
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +81,9 @@ class TeamCache(Protocol):
         make_public: bool,
         progress: ProgressListener,
         allow_private_public: bool = False,
-    ) -> None:
-        """Upload a complete revision (incrementally; its metadata object last).
+    ) -> PushReport | None:
+        """Upload a complete revision (incrementally; its metadata object last); what was done, or
+        None when this cache cannot be written (only a public URL).
 
         ``make_public`` refuses a private or gated upstream revision (AuthenticationError, before
         anything is uploaded) unless ``allow_private_public``.
@@ -108,6 +116,10 @@ class LocalizeOutcome:
     warnings: list[str] = field(default_factory=list)
     #: Set when the local copy is complete but the push to the bucket failed.
     upload_error: StorageError | None = None
+    #: What the push to the bucket did (None: no push, or a cache that cannot be written).
+    pushed: PushReport | None = None
+    #: The copy came from another scope of the store (or another folder, for a commit): pushed.
+    adopted: bool = False
 
     @property
     def missing(self) -> list[str]:
@@ -123,16 +135,19 @@ def localize(
     max_workers: int = 8,
     progress: ProgressListener = SILENT,
     free_space: FreeSpace = free_bytes,
+    others: Sequence[LocalStore] = (),
 ) -> LocalizeOutcome:
-    """Localize ``request``; ``free_space`` tells how many bytes are free in a folder (a parameter
-    for tests: the store's disk is checked before any file is fetched)."""
-    run = _Run(request, store, hub, bucket, max_workers, progress, free_space)
+    """Localize ``request`` into ``store``; a copy in one of the ``others`` (the store's other
+    scopes) that covers the request is linked in rather than fetched. ``free_space`` tells how
+    many bytes are free in a folder (a parameter for tests: the store's disk is checked before
+    any file is fetched)."""
+    run = _Run(request, store, hub, bucket, max_workers, progress, free_space, others=others)
     with store.lock(request.repo_id, request.revision):  # the push reads the folder: same lock
         outcome = _localize_locked(run)
-        pushed_already = outcome.status == "from_bucket" or outcome.status == "already_localized"
+        pushed_already = not outcome.adopted and outcome.status in ("from_bucket", "already_localized")
         if bucket is not None and request.push and (request.make_public or not pushed_already):
             try:
-                bucket.push(
+                outcome.pushed = bucket.push(
                     outcome.stored,
                     make_public=request.make_public,
                     progress=progress,
@@ -154,7 +169,10 @@ class _Run:
     max_workers: int
     progress: ProgressListener
     free_space: FreeSpace
+    others: Sequence[LocalStore] = ()
     warnings: list[str] = field(default_factory=list)
+    #: Why the bucket could not be read, when it could not.
+    bucket_error: HGLocalizationError | None = None
     _upstream: str | None = None
     _asked: bool = False
     _upstream_error: HGLocalizationError | None = None
@@ -176,18 +194,19 @@ class _Run:
 def _localize_locked(run: _Run) -> LocalizeOutcome:
     request, store = run.request, run.store
     existing = store.get(request.repo_id, request.revision)
-    if existing is not None and not request.force and existing.manifest.covers(request.selection):
-        if run.hub is None or is_commit_sha(request.revision):
-            return LocalizeOutcome(stored=existing, status="already_localized")
-        current = run.upstream_commit()
-        if current is None and run._upstream_error is not None:
-            run.warnings.append(
-                f"Could not check whether '{request.revision}' moved upstream "
-                f"({run._upstream_error.message}); using the local copy at commit "
-                f"{existing.manifest.commit[:12]}."
+    covering = existing if existing is not None and existing.manifest.covers(request.selection) else None
+    found = covering or (_elsewhere(run) if existing is None else None)
+    if found is not None and not request.force and _still_current(run, found):
+        if found is covering:
+            return LocalizeOutcome(stored=found, status="already_localized", warnings=run.warnings)
+        try:
+            linked = store.adopt(found, request.revision)
+        except OSError as exc:  # it changed meanwhile: fetch it as if it were not there
+            logger.info("Could not link %s into place (%s); fetching it.", found.path, exc)
+        else:
+            return LocalizeOutcome(
+                stored=linked, status="already_localized", warnings=run.warnings, adopted=True
             )
-        if current is None or current == existing.manifest.commit:
-            return LocalizeOutcome(stored=existing, status="already_localized", warnings=run.warnings)
 
     staging = store.open_staging(request.repo_id, request.revision)
     try:
@@ -198,6 +217,42 @@ def _localize_locked(run: _Run) -> LocalizeOutcome:
     except BaseException:
         store.tidy(staging)  # keep verified files for the next run, nothing else
         raise
+
+
+def _elsewhere(run: _Run) -> StoredRevision | None:
+    """A complete copy covering the request in another scope of the store, or (for a commit) in
+    a folder of any scope at that commit."""
+    request = run.request
+    for other in run.others:
+        found = other.get(request.repo_id, request.revision)
+        if found is not None and found.manifest.covers(request.selection):
+            return found
+    if not is_commit_sha(request.revision):
+        return None
+    for candidate in (run.store, *run.others):
+        at_commit = [
+            s
+            for s in candidate.revisions_of(request.repo_id)
+            if s.manifest.commit == request.revision and s.manifest.covers(request.selection)
+        ]
+        if at_commit:
+            return max(at_commit, key=lambda s: len(s.manifest.files))
+    return None
+
+
+def _still_current(run: _Run, stored: StoredRevision) -> bool:
+    """True unless the Hub says the branch moved since ``stored`` was fetched (its failure: a warning)."""
+    request = run.request
+    if run.hub is None or is_commit_sha(request.revision):
+        return True
+    current = run.upstream_commit()
+    if current is None and run._upstream_error is not None:
+        run.warnings.append(
+            f"Could not check whether '{request.revision}' moved upstream "
+            f"({run._upstream_error.message}); using the local copy at commit "
+            f"{stored.manifest.commit[:12]}."
+        )
+    return current is None or current == stored.manifest.commit
 
 
 def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | None) -> LocalizeOutcome:
@@ -215,9 +270,13 @@ def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | No
                 warnings=run.warnings,
             )
     if hub is None:
-        raise NotLocalizedError(str(request.repo_id), request.revision, request.repo_type)
-
-    remote = hub.resolve(request.repo_type, request.repo_id, request.revision)
+        raise _also_bucket(run, NotLocalizedError(str(request.repo_id), request.revision, request.repo_type))
+    try:
+        remote = hub.resolve(request.repo_type, request.repo_id, request.revision)
+    except HGLocalizationError as exc:
+        if run.bucket_error is None:
+            raise
+        raise _also_bucket(run, exc) from exc
     wanted, missing = select_files(remote.files, selections, request.metadata_files)
     if not wanted or not _patterns_match(request.selection, remote.files):
         raise _nothing_to_fetch(request, missing)
@@ -274,8 +333,26 @@ def _from_bucket(
     except IntegrityError:
         raise
     except HGLocalizationError as exc:
+        run.bucket_error = exc
         run.warnings.append(f"The team bucket ({bucket.describe()}) could not be read: {exc.message}")
         return None
+
+
+def _also_bucket(run: _Run, error: HGLocalizationError) -> HGLocalizationError:
+    """``error`` (the Hub's, or "not in the store"), naming the bucket's failure too when it failed."""
+    bucket_error = run.bucket_error
+    if bucket_error is None:
+        return error
+    hint = " ".join(h for h in (bucket_error.hint, error.hint) if h) or None
+    if isinstance(error, NotLocalizedError):
+        message = f"{error.message} The team bucket could not be read either: {bucket_error.message}"
+        return StorageError(message, hint=hint)
+    what = f"{run.request.repo_type} '{run.request.repo_id}' (revision '{run.request.revision}')"
+    return StorageError(
+        f"Neither the team bucket nor the Hub could provide the {what}. "
+        f"The bucket: {bucket_error.message} The Hub: {error.message}",
+        hint=hint,
+    )
 
 
 def _merged_selections(request: LocalizeRequest, existing: StoredRevision | None) -> list[Selection]:

@@ -19,16 +19,22 @@ from hg_localization.store.damaged import DamagedRevision, DamagedRevisionError
 from hg_localization.store.layout import MODEL_CARD_FILENAME
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import Selection
-from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, localize
+from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest
 from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.repos import (
     DEFAULT_REVISION,
+    METADATA_ONLY,
+    Contents,
     check_make_public,
+    contents_of,
     find_local_revision,
-    hub_client,
+    full_revision,
+    listed,
     local_store,
+    local_stores,
+    localize_request,
+    online_hub,
     read_hub_file,
-    team_cache,
 )
 
 MODEL_METADATA_FILES = ("README.md", "config.json")
@@ -56,15 +62,18 @@ def localize_model(
     """Bring a model's card and config (or, with ``full``, its files) into the local store.
 
     ``make_public`` refuses a private or gated upstream repo (the local copy is kept) unless
-    ``allow_private_public``.
+    ``allow_private_public``. An abbreviated commit id (7+ hex digits) means the full commit it
+    abbreviates, when that is unambiguous.
     """
     include, exclude = tuple(include), tuple(exclude)
     check_make_public(config, make_public=make_public, push=push, allow_private_public=allow_private_public)
     repo_id = parse_repo_id(model_id)
+    hub = online_hub(config) if allow_hub else None
+    wanted = validate_revision(revision or DEFAULT_REVISION)
     request = LocalizeRequest(
         repo_type="model",
         repo_id=repo_id,
-        revision=validate_revision(revision or DEFAULT_REVISION),
+        revision=full_revision(local_stores(config, "model"), hub, "model", repo_id, wanted),
         selection=Selection(full=full or bool(include or exclude), include=include, exclude=exclude),
         metadata_files=MODEL_METADATA_FILES,
         force=force,
@@ -73,14 +82,7 @@ def localize_model(
         make_public=make_public,
         allow_private_public=allow_private_public,
     )
-    return localize(
-        request,
-        store=model_store(config),
-        hub=hub_client(config) if allow_hub else None,
-        bucket=team_cache(config),
-        max_workers=config.max_workers,
-        progress=progress,
-    )
+    return localize_request(config, request, hub=hub, progress=progress)
 
 
 # --- reading the store --------------------------------------------------------------------------
@@ -89,7 +91,8 @@ def localize_model(
 @dataclass(frozen=True)
 class LocalModel:
     """One revision folder of the store: complete, or damaged (``problem`` says why, ``hint`` how
-    to repair it; it is never used, and what its metadata file said is unknown)."""
+    to repair it; it is never used, and what its metadata file said is unknown). ``scope`` is the
+    bucket id of the store scope it is in (None: the unscoped store)."""
 
     model_id: str
     revision: str
@@ -102,6 +105,8 @@ class LocalModel:
     public: bool
     problem: str | None = None
     hint: str | None = None
+    scope: str | None = None
+    contents: Contents = METADATA_ONLY
 
     @property
     def status(self) -> str:
@@ -121,19 +126,22 @@ class LocalModel:
             "is_public": self.public,
             "problem": self.problem,
             "hint": self.hint,
+            "bucket_scope": self.scope,
+            **self.contents.as_dict(),
         }
 
 
 def list_models(config: HGLocalizationConfig) -> list[LocalModel]:
-    """Every revision folder of the model store, by id then revision; damaged ones included."""
+    """Every revision folder of every scope of the model store, by id then revision (then scope,
+    in lookup order); damaged ones included."""
     found = [
-        _describe(item) if isinstance(item, StoredRevision) else _describe_damaged(item)
-        for item in model_store(config).scan()
+        _describe(item, scope) if isinstance(item, StoredRevision) else _describe_damaged(item, scope)
+        for scope, item in listed(config, "model")
     ]
     return sorted(found, key=lambda m: (m.model_id, m.revision))
 
 
-def _describe_damaged(damaged: DamagedRevision) -> LocalModel:
+def _describe_damaged(damaged: DamagedRevision, scope: str | None) -> LocalModel:
     return LocalModel(
         model_id=damaged.repo_id,
         revision=damaged.revision,
@@ -146,10 +154,11 @@ def _describe_damaged(damaged: DamagedRevision) -> LocalModel:
         public=False,
         problem=damaged.reason,
         hint=damaged.hint,
+        scope=scope,
     )
 
 
-def _describe(stored: StoredRevision) -> LocalModel:
+def _describe(stored: StoredRevision, scope: str | None) -> LocalModel:
     manifest = stored.manifest
     return LocalModel(
         model_id=manifest.repo_id,
@@ -157,10 +166,12 @@ def _describe(stored: StoredRevision) -> LocalModel:
         commit=manifest.commit,
         has_card=manifest.file("README.md") is not None,
         has_config=manifest.file("config.json") is not None,
-        full=manifest.full,
+        full=contents_of(manifest).kind == "full",
         size=manifest.total_size,
         path=str(stored.path),
         public=manifest.public,
+        scope=scope,
+        contents=contents_of(manifest),
     )
 
 

@@ -9,6 +9,11 @@ class ProgressListener:
     def file_started(self, path: str, size: int) -> None:
         """A transfer of ``size`` bytes begins."""
 
+    def upload_started(self, path: str, size: int) -> None:
+        """An upload of ``size`` bytes begins (a display tells it apart from a download; by default
+        it is told like any transfer). Its bytes and its end come as for any file."""
+        self.file_started(path, size)
+
     def file_advanced(self, path: str, n_bytes: int) -> None:
         """``n_bytes`` more bytes of ``path`` arrived."""
 

@@ -3,40 +3,100 @@
 Models and datasets are stored, fetched and shared the same way; only what is selected and how
 it is described differ (:mod:`.models`, :mod:`.datasets`). Here: which local store, Hub client
 and team cache a configuration means, which local revision a name without a revision means,
-reading one file from the Hub, and whether a request to make something public can be honoured.
+which full commit an abbreviated one means, reading one file from the Hub, and whether a request
+to make something public can be honoured.
+
+The store has one scope per bucket it was used with (``by_bucket/<bucket id>/``) and an unscoped
+one: every lookup sees them all, the configured bucket's first, then the unscoped store, then
+the others (:func:`hg_localization.store.local_store.store_scopes`). New copies are written to
+the first. ``HF_HUB_OFFLINE=1`` (the configuration's ``offline``) means no network at all: a
+localization answers from the store, and reading the Hub is refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import InvalidInputError, NotLocalizedError
+from hg_localization.errors import InvalidInputError, NotLocalizedError, UpstreamError
 from hg_localization.hub.client import HubClient
-from hg_localization.ids import RepoType, parse_repo_id, validate_revision
+from hg_localization.ids import (
+    RepoId,
+    RepoType,
+    is_commit_prefix,
+    is_commit_sha,
+    parse_repo_id,
+    validate_revision,
+)
 from hg_localization.store.damaged import DamagedRevision
-from hg_localization.store.local_store import LocalStore, StoredRevision
-from hg_localization.usecases.localize import TeamCache
+from hg_localization.store.local_store import LocalStore, StoredRevision, store_scopes
+from hg_localization.store.manifest import RevisionManifest, Selection
+from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache, localize
+from hg_localization.usecases.progress import ProgressListener
 
 DEFAULT_REVISION = "main"
+OFFLINE_HINT = "HF_HUB_OFFLINE is set: only the local store is used. Unset it (or set it to 0) to fetch."
 
 
 def local_store(config: HGLocalizationConfig, repo_type: RepoType) -> LocalStore:
-    """The store folder of this repo type, scoped to the configured bucket (if any)."""
+    """The store folder new copies of this repo type go to: the configured bucket's scope (if any)."""
     root = config.models_store_path if repo_type == "model" else config.datasets_store_path
     return LocalStore(root, repo_type, config.bucket_id)
 
 
+def local_stores(config: HGLocalizationConfig, repo_type: RepoType) -> list[LocalStore]:
+    """Every scope of this repo type's store, in lookup order; the first is :func:`local_store`."""
+    root = config.models_store_path if repo_type == "model" else config.datasets_store_path
+    return store_scopes(root, repo_type, config.bucket_id)
+
+
 def hub_client(config: HGLocalizationConfig) -> HubClient:
+    """The configured Hub; with ``HF_HUB_OFFLINE`` set, an UpstreamError that says so."""
+    if config.offline:
+        raise UpstreamError("HF_HUB_OFFLINE is set: the Hub is not contacted.", hint=OFFLINE_HINT)
     return HubClient(config.hf_endpoint, config.token, timeout=config.download_timeout)
 
 
+def online_hub(config: HGLocalizationConfig) -> HubClient | None:
+    """The configured Hub, or None with ``HF_HUB_OFFLINE`` set."""
+    return None if config.offline else hub_client(config)
+
+
 def team_cache(config: HGLocalizationConfig) -> TeamCache | None:
-    """The configured bucket as a team cache, or None without one."""
-    if not config.s3_bucket_name and not config.public_url:
+    """The configured bucket as a team cache, or None without one (or with ``HF_HUB_OFFLINE`` set)."""
+    if config.offline or (not config.s3_bucket_name and not config.public_url):
         return None
     # Imported here: boto3 is only loaded when a bucket is configured.
     from hg_localization.s3.team_cache import open_team_cache
 
     return open_team_cache(config)
+
+
+def localize_request(
+    config: HGLocalizationConfig,
+    request: LocalizeRequest,
+    *,
+    hub: HubClient | None,
+    progress: ProgressListener,
+) -> LocalizeOutcome:
+    """Run ``request`` against every scope of the store, the team bucket and ``hub``."""
+    stores = local_stores(config, request.repo_type)
+    try:
+        return localize(
+            request,
+            store=stores[0],
+            others=stores[1:],
+            hub=hub,
+            bucket=team_cache(config),
+            max_workers=config.max_workers,
+            progress=progress,
+        )
+    except NotLocalizedError as exc:
+        if config.offline:
+            exc.hint = OFFLINE_HINT
+        raise
 
 
 def check_make_public(
@@ -56,6 +116,10 @@ def check_make_public(
         )
     if not make_public:
         return
+    if config.offline:
+        raise InvalidInputError(
+            "--make-public needs the team bucket, and HF_HUB_OFFLINE is set.", hint=OFFLINE_HINT
+        )
     if not push:
         raise InvalidInputError("--make-public and --no-s3-upload contradict each other: choose one.")
     if config.s3_bucket_name:
@@ -72,35 +136,131 @@ def check_make_public(
     )
 
 
-def local_revisions(config: HGLocalizationConfig, repo_type: RepoType) -> list[StoredRevision]:
-    """Every complete revision of this repo type in the local store, by id, then revision."""
-    revisions = local_store(config, repo_type).iter_revisions()
-    return sorted(revisions, key=lambda s: (s.manifest.repo_id, s.manifest.revision))
-
-
 def find_local_revision(
     config: HGLocalizationConfig, repo_type: RepoType, repo_id: str, revision: str | None = None
 ) -> StoredRevision:
-    """The local copy: the revision asked for, else ``main``, else the most recently fetched one.
+    """The local copy, from any scope of the store: the revision asked for (by name, or by a full
+    or abbreviated commit id when it is unambiguous), else ``main``, else the most recently
+    fetched one.
 
     A damaged copy is never used: DamagedRevisionError (a NotLocalizedError) says how to repair
     it when it is the one asked for (or ``main``, or the only one there is).
     """
     parsed = parse_repo_id(repo_id)
-    store = local_store(config, repo_type)
-    found = store.inspect(parsed, validate_revision(revision or DEFAULT_REVISION))
-    if isinstance(found, DamagedRevision):
-        raise found.error()
-    if found is not None:
-        return found
+    wanted = validate_revision(revision or DEFAULT_REVISION)
+    stores = local_stores(config, repo_type)
+    damaged: list[DamagedRevision] = []
+    for store in stores:
+        found = store.inspect(parsed, wanted)
+        if isinstance(found, StoredRevision):
+            return found
+        if found is not None:
+            damaged.append(found)
+    every = [item for store in stores for item in store.scan_repo(parsed)]
+    complete = [s for s in every if isinstance(s, StoredRevision)]
+    by_commit = at_commit(complete, wanted) if revision is not None else None
+    if by_commit is not None:
+        return by_commit
+    if damaged:
+        raise damaged[0].error()
     if revision is not None:
         raise NotLocalizedError(repo_id, revision, repo_type)
-    every = list(store.scan_repo(parsed))
-    candidates = [s for s in every if isinstance(s, StoredRevision)]
-    if not candidates:
-        damaged = [d for d in every if isinstance(d, DamagedRevision)]
-        raise damaged[0].error() if damaged else NotLocalizedError(repo_id, None, repo_type)
-    return max(candidates, key=lambda s: s.manifest.fetched_at)
+    if not complete:
+        broken = [d for d in every if isinstance(d, DamagedRevision)]
+        raise broken[0].error() if broken else NotLocalizedError(repo_id, None, repo_type)
+    return max(complete, key=lambda s: s.manifest.fetched_at)
+
+
+def at_commit(candidates: Sequence[StoredRevision], commit: str) -> StoredRevision | None:
+    """The copy at the commit ``commit`` is (or abbreviates): a folder named by that commit, else
+    the one with most files; None when none is; InvalidInputError when it abbreviates several."""
+    if not is_commit_prefix(commit):
+        return None
+    matches = [s for s in candidates if s.manifest.commit.startswith(commit)]
+    commits = sorted({s.manifest.commit for s in matches})
+    if len(commits) > 1:
+        raise InvalidInputError(
+            f"The commit '{commit}' is ambiguous: it begins {', '.join(c[:12] for c in commits)}.",
+            hint="Give more characters of the commit id.",
+        )
+    named = [s for s in matches if s.manifest.revision == s.manifest.commit]
+    return max(named or matches, key=lambda s: len(s.manifest.files), default=None)
+
+
+def full_revision(
+    stores: Sequence[LocalStore], hub: HubClient | None, repo_type: RepoType, repo_id: RepoId, revision: str
+) -> str:
+    """``revision``, or the full commit id it abbreviates, as the Hub reads it.
+
+    A name the store has a folder for stays a name (a branch may look like hex); an abbreviation
+    the store knows needs no network; else the Hub says where it points (a commit starting with
+    it: an abbreviation). Without the Hub it stays as it is.
+    """
+    if not is_commit_prefix(revision) or is_commit_sha(revision):
+        return revision
+    if any(store.inspect(repo_id, revision) is not None for store in stores):
+        return revision
+    known = at_commit([s for store in stores for s in store.revisions_of(repo_id)], revision)
+    if known is not None:
+        return known.manifest.commit
+    if hub is None:
+        return revision
+    commit = hub.commit_of(repo_type, repo_id, revision)
+    return commit if commit.startswith(revision) else revision
+
+
+# --- describing what a copy holds ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a local copy holds: every file, the files some patterns (or configs) select, or only
+    the metadata files (a model's card and config)."""
+
+    kind: Literal["full", "filtered", "metadata"]
+    filters: tuple[Selection, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind != "filtered":
+            return "full" if self.kind == "full" else "metadata only"
+        return "filtered: " + " + ".join(_describe_filter(s) for s in self.filters)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contents": self.kind,
+            "filters": [
+                {"include": list(s.include), "exclude": list(s.exclude), "config_name": s.config_name}
+                for s in self.filters
+            ],
+        }
+
+
+METADATA_ONLY = Contents("metadata")
+
+
+def contents_of(manifest: RevisionManifest) -> Contents:
+    selections = manifest.selections
+    if any(s.full and not s.include and not s.exclude and s.config_name is None for s in selections):
+        return Contents("full")
+    filters = tuple(s for s in selections if s.full or s.config_name is not None)
+    return Contents("filtered", filters) if filters else Contents("metadata")
+
+
+def _describe_filter(selection: Selection) -> str:
+    if selection.config_name is not None:
+        words = [f"config {selection.config_name}"]
+        words += [f"--exclude {p}" for p in selection.exclude]
+        return " ".join(words)
+    words = [f"--include {p}" for p in selection.include] + [f"--exclude {p}" for p in selection.exclude]
+    return " ".join(words)
+
+
+def listed(
+    config: HGLocalizationConfig, repo_type: RepoType
+) -> list[tuple[str | None, StoredRevision | DamagedRevision]]:
+    """Every revision folder of every scope of the store (damaged ones included), in scope order,
+    each with its scope: the bucket id, or None for the unscoped store."""
+    return [(store.scope, item) for store in local_stores(config, repo_type) for item in store.scan()]
 
 
 def read_hub_file(

@@ -4,6 +4,11 @@ Generic over the repo type: models and datasets live under ``models/`` and ``dat
 same bucket, with ``public_models.json`` and ``public_datasets.json`` as their public indexes.
 ``make_public`` never publishes a private or gated upstream revision unless
 ``allow_private_public`` (checked by the push itself, before anything is uploaded).
+
+A revision of the unscoped store (localized before the bucket was configured) is adopted by the
+push: hard-linked (copied across disks) into the bucket's scope of the store, then uploaded from
+there, so the store records which bucket has it. When that folder cannot be written (a read-only
+store), it is uploaded from where it is. Copies made for another bucket stay with that bucket.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from hg_localization.s3.push import PushReport, push_revision
 from hg_localization.s3.team_cache import BucketCache, mark_public_locally
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.usecases.progress import SILENT, ProgressListener
-from hg_localization.usecases.repos import check_make_public, find_local_revision, local_store
+from hg_localization.usecases.repos import check_make_public, find_local_revision, local_store, local_stores
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +100,14 @@ def sync_all_local(
     allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> list[SyncResult]:
-    """Push every local revision of this bucket's store; one failure does not stop the others
-    (with ``make_public``, a private or gated upstream revision is one such failure)."""
+    """Push every local revision of this bucket's scope and of the unscoped store (adopted); one
+    failure does not stop the others (with ``make_public``, a private or gated upstream revision
+    is one such failure)."""
     check_make_public(config, make_public=make_public, push=True, allow_private_public=allow_private_public)
     sharing = _Sharing(make_public, allow_private_public)
     cache = bucket_cache(config)
     results: list[SyncResult] = []
-    for stored in local_store(config, repo_type).iter_revisions():
+    for stored in _to_sync(config, repo_type):
         manifest = stored.manifest
         try:
             report = _push_locked(cache, config, stored, sharing, progress=progress)
@@ -112,6 +118,15 @@ def sync_all_local(
             continue
         results.append(SyncResult(manifest.repo_id, manifest.revision, report=report))
     return results
+
+
+def _to_sync(config: HGLocalizationConfig, repo_type: RepoType) -> list[StoredRevision]:
+    """This bucket's revisions, then the unscoped store's that this bucket's scope lacks."""
+    scoped, unscoped = local_stores(config, repo_type)[:2]
+    mine = list(scoped.iter_revisions())
+    have = {(s.manifest.repo_id, s.manifest.revision) for s in mine}
+    adopted = [s for s in unscoped.iter_revisions() if (s.manifest.repo_id, s.manifest.revision) not in have]
+    return sorted(mine + adopted, key=lambda s: (s.manifest.repo_id, s.manifest.revision))
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,8 @@ def _push_locked(
     repo_id = parse_repo_id(manifest.repo_id)
     with _revision_lock(store, repo_id, manifest.revision):
         current = store.get(repo_id, manifest.revision)
+        if current is None and not stored.path.is_relative_to(store.layout.base):
+            current = _adopted(store, stored)
         if current is None:
             raise NotLocalizedError(manifest.repo_id, manifest.revision, manifest.repo_type)
         report = push_revision(
@@ -153,6 +170,17 @@ def _push_locked(
     if sharing.make_public and not current.manifest.public:
         mark_public_locally(config, current)
     return report
+
+
+def _adopted(store: LocalStore, stored: StoredRevision) -> StoredRevision | None:
+    """``stored`` (of another scope), linked into ``store``; itself when ``store`` cannot be written."""
+    try:
+        return store.adopt(stored)
+    except OSError as exc:
+        logger.warning(
+            "Could not add %s to %s (%s); pushing it from where it is.", stored.path, store.layout.base, exc
+        )
+        return stored if stored.path.is_dir() else None
 
 
 @contextmanager

@@ -80,7 +80,7 @@ class TrackedFile(io.BufferedIOBase):
 
     def _report(self) -> None:
         if self._state == "new":
-            self._progress.file_started(self._label, self._size)
+            self._progress.upload_started(self._label, self._size)
             self._state = "started"
         if self._position > self._reported:
             self._progress.file_advanced(self._label, self._position - self._reported)

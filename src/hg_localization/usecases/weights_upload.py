@@ -39,6 +39,7 @@ from hg_localization.errors import (
     AuthenticationError,
     HGLocalizationError,
     InvalidInputError,
+    NotFoundError,
     RepoNotFoundError,
     UpstreamError,
 )
@@ -111,6 +112,8 @@ class UploadResult:
     #: The tag made on the new commit, if one was asked for.
     tag: str | None = None
     card_added: bool = False
+    #: False when the repo already had every file as it is: no commit was made, nothing was sent.
+    changed: bool = True
 
 
 def upload_token(config: HGLocalizationConfig) -> str:
@@ -210,6 +213,7 @@ def upload_weights(
         sha256 = {path: s.sha256 for path, s in sums.items()}
         extra[CARD_FILENAME] = plan.card(str(rid), sha256, tag=tag, endpoint=hub.endpoint).encode()
     plain_http = hub.endpoint != DEFAULT_HF_ENDPOINT
+    head_before = None if create_pr else _head_commit(hub, rid, revision)
     with _upload_errors(hub.endpoint, str(rid), revision), ExitStack() as stack:
         hub.api.create_repo(str(rid), repo_type="model", private=True if private else None, exist_ok=True)
         operations = [_operation(f, sums[f.path], plain_http, progress, stack) for f in plan.files]
@@ -236,7 +240,19 @@ def upload_weights(
         checksums_file=checksums_file,
         tag=tag,
         card_added=plan.adds_card,
+        changed=info.oid != head_before,
     )
+
+
+def _head_commit(hub: HubClient, rid: RepoId, revision: str | None) -> str | None:
+    """The commit the branch points at before the upload; None for a repo or branch not there yet.
+
+    When every file is unchanged, huggingface_hub makes no commit and answers with this one.
+    """
+    try:
+        return hub.commit_of("model", rid, revision or "main")
+    except (NotFoundError, AuthenticationError):  # the upload itself says what is wrong, if anything
+        return None
 
 
 def check_options(*, revision: str | None, tag: str | None, create_pr: bool) -> None:
