@@ -266,11 +266,19 @@ def run_full(
 
 
 @contextlib.contextmanager
-def server_process(cmd: Sequence[str], ready_url: str, *, cwd: Path, timeout: float = 60.0) -> Iterator[int]:
+def server_process(
+    cmd: Sequence[str],
+    ready_url: str,
+    *,
+    cwd: Path,
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+) -> Iterator[int]:
     """Start a server in its own process (own GIL), wait until ``ready_url`` answers; yields its pid."""
     log_path = cwd / f"server-{time.monotonic_ns()}.log"
     log = log_path.open("w")
-    proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=clean_env())
+    proc_env = env if env is not None else clean_env()
+    proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=proc_env)
     try:
         deadline = time.monotonic() + timeout
         while True:

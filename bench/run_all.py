@@ -17,6 +17,7 @@ from typing import Any
 import bench_download
 import bench_hashing
 import bench_pull_through
+import bench_rps
 import bench_server
 from _common import RESULTS_DIR, Section, format_section, machine_info, write_json
 
@@ -25,6 +26,7 @@ QUICK_ARGS = {
     "hashing": ["--mib", "128", "--repeats", "1"],
     "server": ["--mib", "64", "--many-files", "200", "--repeats", "1", "--heads", "50"],
     "pull": ["--mib", "32", "--repeats", "1"],
+    "rps": ["--files", "50", "--requests", "500", "--no-bucket"],
 }
 
 
@@ -70,6 +72,10 @@ def key_ratios(sections: list[Section]) -> dict[str, float | None]:
     }
     for name in head_rows:
         ratios[f"{name} p50 / http.server HEAD p50"] = _ratio(sections, name, "http.server HEAD")
+    for section in sections:  # req/s rows: time per request vs nginx's (nginx req/s / ours)
+        if section.baseline == bench_rps.BASELINE:
+            for row in section.rows[1:]:
+                ratios[f"{row.name} / nginx HEAD (time per request)"] = row.ratio
     return ratios
 
 
@@ -80,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=["download", "hashing", "server", "pull"],
+        choices=["download", "hashing", "server", "pull", "rps"],
         action="append",
         help="run only these (repeatable)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file")
     args = parser.parse_args(argv)
-    selected = args.only or ["download", "hashing", "server", "pull"]
+    selected = args.only or ["download", "hashing", "server", "pull", "rps"]
     started = time.perf_counter()
     sections: list[Section] = []
     machine = machine_info()
@@ -99,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(bench_hashing.run_bench(bench_hashing.build_parser().parse_args(extra)))
         elif name == "pull":
             sections.append(bench_pull_through.run_bench(bench_pull_through.build_parser().parse_args(extra)))
+        elif name == "rps":
+            sections.append(bench_rps.measure(bench_rps.build_parser().parse_args(extra)))
         else:
             sections += bench_server.run_bench(bench_server.build_parser().parse_args(extra))
     elapsed = time.perf_counter() - started

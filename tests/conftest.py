@@ -42,6 +42,14 @@ os.environ.update(_hub_client_environment(_SESSION_HF_HOME))
 
 # Only now: the server modules may import huggingface_hub, which reads the variables above once.
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# The machines are shared (2 cores, other suites running): a property test is judged by what it
+# finds, never by how long an example took.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile("shared-machine")
 
 from hg_localization.demo.sample_repos import SampleRepos, write_sample_repos  # noqa: E402
 from hg_localization.server.app import create_app  # noqa: E402

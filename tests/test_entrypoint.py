@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hg_localization.config import HGLocalizationConfig
@@ -128,12 +131,13 @@ def test_weights_that_cannot_be_obtained_stop_the_container_with_hints(
     assert done.returncode == 1
     assert "STARTED" not in done.stdout
     assert "cannot start: there are no verified weights" in done.stderr
-    assert "hint: no HUGGING_FACE_HUB_TOKEN is set" in done.stderr
     assert f"hint: mount verified weights: docker run -v /path/to/weights:{target}:ro" in done.stderr
     if reason == "no-token":
         assert "private or gated" in done.stderr
-    else:
+        assert "hint: no HUGGING_FACE_HUB_TOKEN is set" in done.stderr
+    else:  # connection refused: a token would not help, so no token hint
         assert "Could not reach the Hub" in done.stderr
+        assert "HUGGING_FACE_HUB_TOKEN" not in done.stderr
     assert not list(target.rglob("*.safetensors"))
 
 
@@ -150,3 +154,52 @@ def test_weights_check_can_be_skipped(bin_dir: Path, tmp_path: Path) -> None:
     done = start(bin_dir, tmp_path / "none", DEAD_ENDPOINT, WEIGHTS_CHECK="skip")
     assert done.returncode == 0
     assert "STARTED" in done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_without_a_command_it_serves_the_weights_it_verified(
+    hub: WeightsHub, bin_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "weights"
+    download(hub, target)
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HF_TOKEN", "HUGGING_FACE"))},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HF_ENDPOINT": DEAD_ENDPOINT,
+        "WEIGHTS_DIR": str(target),
+        "HGLOC_WEIGHTS_REPO_ID": WEIGHTS_ID,
+        "HGLOC_MODELS_STORE_PATH": str(tmp_path / "unrelated-store"),  # what it must NOT serve
+        "SERVE_DIR": str(tmp_path / "serve"),
+        "PORT": str(port),
+    }
+    server = subprocess.Popen(
+        ["sh", str(ENTRYPOINT)], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/{WEIGHTS_ID}/resolve/main/checksums.txt"
+        answer = None
+        for _ in range(600):  # bounded by attempts, not by time
+            if server.poll() is not None:
+                break
+            try:
+                answer = httpx.get(url, timeout=5, follow_redirects=True)
+                break
+            except httpx.TransportError:  # not listening yet
+                time.sleep(0.2)
+        assert answer is not None, server.stderr.read() if server.stderr else ""
+        assert answer.status_code == 200
+        assert answer.content == EXPECTED["checksums.txt"]
+        weights = httpx.get(
+            url.replace("checksums.txt", "model.safetensors"), timeout=5, follow_redirects=True
+        )
+        assert weights.content == EXPECTED["model.safetensors"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

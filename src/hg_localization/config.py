@@ -262,6 +262,9 @@ class ServeOptions(BaseModel):
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     revalidate: float = 300.0
+    access_log: bool = True
+    #: ``--collections FILE``: the manifest whose collections the web catalog shows (None: none).
+    collections: Path | None = None
 
     def environment(self) -> dict[str, str]:
         return {SERVE_OPTIONS_VARIABLE: self.model_dump_json()}

@@ -111,6 +111,8 @@ def test_openapi_describes_every_route(client: TestClient) -> None:
         "/api/catalog/datasets/{namespace}/{name}",
         "/api/catalog/datasets/{name}",
         "/api/catalog/compare",
+        "/api/catalog/collections",
+        "/api/catalog/collections/{name}",
     }
     assert "RepoDetailOut" in document["components"]["schemas"]
 

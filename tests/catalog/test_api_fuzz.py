@@ -15,6 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from catalog.support import TOKENS, card, write_repo
+from hg_localization.catalog import default_catalog
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
 
@@ -27,8 +28,13 @@ write_repo(_ROOT, "org/secret", {"config.json": _CONFIG}, settings={"private": T
 write_repo(_ROOT, "legacy", {"config.json": b"[1, 2]", "README.md": b"# no front matter"})
 write_repo(_ROOT, "org/data", {"data/train.csv": b"a,b\n1,2\n"}, repo_type="dataset")
 
+_MANIFEST = _ROOT / "hg-localization.yaml"
+_MANIFEST.write_text("collections:\n  core:\n    models:\n      - id: org/model\n      - id: org/absent\n")
+_SOURCE = RepoSource.for_repos_dir(_ROOT)
+
 schema = schemathesis.openapi.from_asgi(
-    "/api/catalog/openapi.json", create_app(RepoSource.for_repos_dir(_ROOT), tokens=TOKENS)
+    "/api/catalog/openapi.json",
+    create_app(_SOURCE, tokens=TOKENS, catalog=default_catalog(_SOURCE, collections=_MANIFEST)),
 )
 
 

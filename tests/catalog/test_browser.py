@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from catalog.support import TOKENS, card, write_repo
+from hg_localization.catalog import default_catalog
 from hg_localization.server.app import create_app
 from hg_localization.server.repo_source import RepoSource
 
@@ -211,3 +212,51 @@ def test_a_hostile_card_runs_nothing(watched: Watched, hostile_server: str) -> N
     watched.shot("hostile-card", full_page=False)  # the whole 128 KB card is a tall picture
     assert watched.dialogs == []
     assert watched.errors == []
+
+
+COLLECTIONS_MANIFEST = """collections:
+  core:
+    description: "What every team member needs"
+    models:
+      - id: hgloc-test/tiny-bert
+        full: true
+      - id: hgloc-test/not-localized-yet
+    datasets:
+      - id: hgloc-test/tiny-dataset
+"""
+
+
+@pytest.fixture(scope="module")
+def collections_server(sample_repos: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    manifest = tmp_path_factory.mktemp("collections") / "hg-localization.yaml"
+    manifest.write_text(COLLECTIONS_MANIFEST)
+    source = RepoSource.for_repos_dir(sample_repos.directory)
+    app = create_app(source, tokens=TOKENS, catalog=default_catalog(source, collections=manifest))
+    with run_server(app) as url:
+        yield url
+
+
+def test_a_collection_shows_what_is_here_and_what_is_missing(
+    watched: Watched, collections_server: str
+) -> None:
+    page = watched.page
+    page.goto(collections_server + "/")
+    page.get_by_role("link", name="Collections").click()
+    page.wait_for_url("**/collections")
+    assert page.get_by_text("What every team member needs").is_visible()
+    assert page.get_by_text("2 of 3 here").is_visible()
+    watched.shot("collections")
+
+    page.get_by_role("link", name="core").click()
+    page.wait_for_url("**/collections/core")
+    rows = page.locator("table.collection-entries tbody tr")
+    assert rows.count() == 3
+    missing = page.get_by_role("row", name="hgloc-test/not-localized-yet")
+    assert "Missing" in missing.inner_text() and "card + config" in missing.inner_text()
+    assert "Present" in page.get_by_role("row", name="hgloc-test/tiny-bert").inner_text()
+    watched.shot("collection")
+
+    page.get_by_role("link", name="hgloc-test/tiny-bert").click()
+    page.wait_for_url("**/hgloc-test/tiny-bert")
+    assert page.locator("h1.repo-title").inner_text() == "hgloc-test/tiny-bert"
+    assert watched.errors == [] and watched.dialogs == []

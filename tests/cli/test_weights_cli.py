@@ -344,3 +344,18 @@ def test_the_repair_hint_works_when_pasted_and_the_old_one_cannot_mix_repos(
     code, _, err = run(capsys, "verify-weights", "--target-dir", "dl")
     assert code == 0, err
     assert folder_files(Path("dl")) == {**WEIGHTS, "checksums.txt": checksums_text(WEIGHTS).encode()}
+
+
+def test_a_rerun_with_nothing_new_says_nothing_was_sent(
+    hub: WeightsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_folder(Path("weights_to_upload"), WEIGHTS)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", hub.write_token)
+    code, first_url, err = run(capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes")
+    assert code == 0, err
+    assert "Uploaded 5 files" in one_line(err)
+    code, again_url, err = run(capsys, "upload-weights", "--repo-id", WEIGHTS_ID, "--yes")
+    assert code == 0, err
+    assert "Uploaded" not in err
+    assert "nothing was sent and no commit was made" in one_line(err)
+    assert again_url == first_url  # the commit it already had

@@ -13,6 +13,7 @@ import pytest
 from hg_localization.errors import IntegrityError
 from hg_localization.integrity.checksums import (
     ChecksumMismatchError,
+    Checksums,
     ChecksumsFileError,
     FileSum,
     MissingFilesError,
@@ -199,3 +200,33 @@ def test_sum_file_reports_progress_and_remembers_size_and_mtime(tmp_path: Path) 
     assert found == FileSum(3000, path.stat().st_mtime_ns, hashlib.sha256(b"x" * 3000).hexdigest())
     assert found.still_describes(path)
     assert not found.still_describes(tmp_path / "missing")
+
+
+def test_verify_folder_hashes_the_files_on_every_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many files are hashed by several threads at once, and every result lands on its own path."""
+    import threading
+
+    from hg_localization.integrity import checksums as module
+
+    sums = {}
+    for index in range(12):
+        data = f"file {index}\n".encode() * (index + 1)
+        (tmp_path / f"f{index}.txt").write_bytes(data)
+        sums[f"f{index}.txt"] = hashlib.sha256(data).hexdigest()
+    sums["f3.txt"] = "0" * 64  # one wrong
+    threads: set[str] = set()
+    real = module.sum_file
+
+    def recording(path: Path, on_progress: object = None) -> module.FileSum:
+        threads.add(threading.current_thread().name)
+        return real(path)
+
+    monkeypatch.setattr(module, "sum_file", recording)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+    check = verify_folder(tmp_path, Checksums(sums))
+    assert any(name.startswith("hgloc-verify") for name in threads)
+    assert check.hashed == 12
+    assert [m.path for m in check.mismatched] == ["f3.txt"]
+    assert sorted(check.proven) == sorted(p for p in sums if p != "f3.txt")

@@ -50,7 +50,9 @@ class Published:
 
 @pytest.fixture(scope="module")
 def published(
-    seaweed: SeaweedServer, sample_repos: SampleRepos, tmp_path_factory: pytest.TempPathFactory
+    seaweed: SeaweedServer,  # noqa: F811
+    sample_repos: SampleRepos,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Published:
     """bert (main and its tag) and the private repo, localized from a Hub that is then stopped."""
     root = tmp_path_factory.mktemp("bucket-source")
@@ -86,7 +88,7 @@ def bucket_app(config: HGLocalizationConfig, **options: Any) -> Any:
 
 
 @pytest.fixture
-def served(published: Published, seaweed: SeaweedServer) -> Iterator[str]:
+def served(published: Published, seaweed: SeaweedServer) -> Iterator[str]:  # noqa: F811
     if not seaweed.running:
         seaweed.start()
     with run_server(bucket_app(published.config)) as url:
@@ -164,7 +166,8 @@ print(json.dumps(open(hf_hub_download("{private}", "config.json"), "rb").read().
 
 
 def test_with_redirect_the_client_follows_a_presigned_url_that_carries_the_hub_headers(
-    published: Published, seaweed: SeaweedServer
+    published: Published,
+    seaweed: SeaweedServer,  # noqa: F811
 ) -> None:
     samples = published.samples
     with run_server(bucket_app(published.config, redirect=True)) as url:
@@ -201,7 +204,9 @@ def test_a_revision_pushed_after_the_server_started_is_served_once_the_ttl_has_p
     own_bucket: HGLocalizationConfig,
 ) -> None:
     clock = Clock()
-    with run_server(bucket_app(own_bucket.with_overrides(models_store_path="/nonexistent"), clock=clock)) as url:
+    with run_server(
+        bucket_app(own_bucket.with_overrides(models_store_path="/nonexistent"), clock=clock)
+    ) as url:
         info = f"{url}/api/models/{ONE_FILE_MODEL}"
         assert httpx.get(info).headers["X-Error-Code"] == "RepoNotFound"
         push_one_file(own_bucket, b"first", COMMIT_A)
@@ -216,7 +221,9 @@ def test_a_revision_pushed_after_the_server_started_is_served_once_the_ttl_has_p
 
 
 def test_a_damaged_metadata_object_is_skipped_and_the_rest_served(
-    own_bucket: HGLocalizationConfig, s3: SeaweedServer, caplog: pytest.LogCaptureFixture  # noqa: F811
+    own_bucket: HGLocalizationConfig,
+    s3: SeaweedServer,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     push_one_file(own_bucket, b"weights", COMMIT_A)
     push_one_file(own_bucket, b"old weights", COMMIT_B, revision="v1")
@@ -233,7 +240,8 @@ def test_a_damaged_metadata_object_is_skipped_and_the_rest_served(
 
 
 def test_an_object_whose_bytes_are_not_the_recorded_ones_is_never_completed(
-    own_bucket: HGLocalizationConfig, s3: SeaweedServer  # noqa: F811
+    own_bucket: HGLocalizationConfig,
+    s3: SeaweedServer,  # noqa: F811
 ) -> None:
     push_one_file(own_bucket, b"the right bytes", COMMIT_A)
     key = "team/models/hgloc-test/big-model/main/model.safetensors"

@@ -23,6 +23,7 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.metrics import ServerMetrics
 from hg_localization.server.pull_through import PullThroughSource
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import StoreLayout
@@ -99,7 +100,9 @@ def pull_through(
     """The pull-through server over ``config``'s store, as ``serve --upstream`` builds it."""
     models = StoreLayout(config.models_store_path, "model", config.bucket_id).base
     datasets = StoreLayout(config.datasets_store_path, "dataset", config.bucket_id).base
-    source = PullThroughSource(RepoSource.for_store(models, datasets), Upstream(config, upstream_url), **options)
+    source = PullThroughSource(
+        RepoSource.for_store(models, datasets), Upstream(config, upstream_url), **options
+    )
     return run_server(create_app(source, tokens=tokens))
 
 
@@ -123,7 +126,10 @@ def test_a_never_localized_repo_is_pulled_through_then_served_with_upstream_stop
         upstream.server.stop()
         again = Path(snapshot_download(BERT, endpoint=url, cache_dir=str(tmp_path / "client-2")))
         assert _files(again) == expected
-        assert HfApi(endpoint=url).model_info(BERT).sha == HfApi(endpoint=url).model_info(BERT, revision="main").sha
+        assert (
+            HfApi(endpoint=url).model_info(BERT).sha
+            == HfApi(endpoint=url).model_info(BERT, revision="main").sha
+        )
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -132,7 +138,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_metadata_requests_fetch_no_weight_file(upstream: Upstreamed, tmp_path: Path) -> None:
     config = store_config(tmp_path)
-    with pull_through(config, upstream.url) as url:
+    metrics = ServerMetrics()
+    with pull_through(config, upstream.url, metrics=metrics) as url:
         api = HfApi(endpoint=url)
         info = api.model_info(BIG, files_metadata=True)
         sizes = {s.rfilename: s.size for s in info.siblings or []}
@@ -146,6 +153,9 @@ def test_metadata_requests_fetch_no_weight_file(upstream: Upstreamed, tmp_path: 
     assert upstream.recorder.file_gets("model.safetensors") == 0
     assert "model.safetensors" not in stored_files(config)
     assert "config.json" in stored_files(config)  # the card and config were localized
+    counted = metrics.render()
+    assert "hgloc_upstream_fetches_total 1\n" in counted  # one pull: the card and config
+    assert "hgloc_upstream_misses_total 1\n" in counted  # the repo; config.json then came from the store
 
 
 @pytest.mark.slow
@@ -179,7 +189,9 @@ def test_eight_clients_asking_for_the_same_missing_file_cause_one_upstream_fetch
 
 
 @pytest.mark.slow
-def test_the_first_download_streams_before_the_file_is_in_the_store(upstream: Upstreamed, tmp_path: Path) -> None:
+def test_the_first_download_streams_before_the_file_is_in_the_store(
+    upstream: Upstreamed, tmp_path: Path
+) -> None:
     config = store_config(tmp_path)
     weights = (upstream.repos / "models/acme/big-model/main/model.safetensors").read_bytes()
     upstream.recorder.app.delay = 0.2  # the upstream sends a MiB each 0.2 s: seconds in all
@@ -260,7 +272,7 @@ def test_a_mismatch_ends_the_answer_and_keeps_nothing(tmp_path: Path) -> None:
                 received += chunk
         assert len(received) < len(wrong)  # never a complete (wrong) body
         assert "weights.bin" not in stored_files(config)
-        assert not [p for p in config.models_store_path.rglob("*weights.bin*")]  # no partial file either
+        assert not list(config.models_store_path.rglob("*weights.bin*"))  # no partial file either
 
 
 def test_a_branch_is_checked_upstream_after_the_interval_and_served_at_its_new_commit(
@@ -288,7 +300,7 @@ def test_a_branch_is_checked_upstream_after_the_interval_and_served_at_its_new_c
     [
         (["--allow", "acme/*"], "--allow and --deny choose what --upstream pulls through"),
         (["--upstream", "ftp://hub.example"], "must start with http:// or https://"),
-        (["--upstream", "http://127.0.0.1:9", "--repos", "."], "works with --source store only"),
+        (["--upstream", "http://127.0.0.1:9", "--repos", "."], "it does not work with --repos"),
     ],
 )
 def test_serve_refuses_upstream_options_that_cannot_work(

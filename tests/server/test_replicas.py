@@ -42,7 +42,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if process.poll() is not None:
-            raise AssertionError(f"{url} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            raise AssertionError(
+                f"{url} exited with {process.returncode}:\n{log.read_text(errors='replace')}"
+            )
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return
@@ -116,7 +118,8 @@ def test_two_replicas_behind_nginx_serve_the_same_commit_and_bytes(
     ports = [free_port(), free_port()]
     front = free_port()
     env = replica_environment(published.config)
-    serve = [sys.executable, "/tmp/h8shim/runcli.py", "serve", "--source", "bucket", "--host", "127.0.0.1"]
+    serve = [sys.executable, "-m", "hg_localization.cli", "serve", "--source", "bucket"]
+    serve += ["--host", "127.0.0.1"]
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_nginx_conf(front, ports))
     nginx_command = [nginx, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")]
@@ -125,7 +128,9 @@ def test_two_replicas_behind_nginx_serve_the_same_commit_and_bytes(
     front_url = f"http://127.0.0.1:{front}"
     with (
         started([*serve, "--port", str(ports[0])], urls[0], tmp_path / "replica-1.log", env),
-        started([*serve, "--port", str(ports[1]), "--workers", "2"], urls[1], tmp_path / "replica-2.log", env),
+        started(
+            [*serve, "--port", str(ports[1]), "--workers", "2"], urls[1], tmp_path / "replica-2.log", env
+        ),
         started(nginx_command, front_url, tmp_path / "nginx.log", dict(os.environ)),
     ):
         code = f"""

@@ -2,7 +2,8 @@
 
 ::
 
-    sources.py   where repos come from (CatalogSource; RepoSourceCatalog over the server's RepoSource)
+    sources.py   where repos come from (CatalogSource; SourceCatalog over any served Source)
+    collection_views.py   the collections manifest: each entry present here, or missing
     index.py     Catalog: every source in one index, searched and filtered per visitor
     cards.py     a card rendered as markdown that runs nothing; front matter and config tables
     compare.py   two configs side by side
@@ -15,6 +16,14 @@
 
 from hg_localization.catalog.index import Catalog, Query
 from hg_localization.catalog.routes import catalog_routes, default_catalog
-from hg_localization.catalog.sources import CatalogSource, RepoSourceCatalog
+from hg_localization.catalog.sources import CatalogSource, RepoSourceCatalog, SourceCatalog
 
-__all__ = ["Catalog", "CatalogSource", "Query", "RepoSourceCatalog", "catalog_routes", "default_catalog"]
+__all__ = [
+    "Catalog",
+    "CatalogSource",
+    "Query",
+    "RepoSourceCatalog",
+    "SourceCatalog",
+    "catalog_routes",
+    "default_catalog",
+]

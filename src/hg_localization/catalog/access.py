@@ -4,6 +4,9 @@ The cookie is set by the token form (``POST /login``): ``HttpOnly`` (no script r
 ``SameSite=Strict`` (no other site's page sends it), ``Path=/``, ``Secure`` over HTTPS. The form
 is refused when the browser says it was sent from another origin (``Origin``, else
 ``Sec-Fetch-Site``): with SameSite, that is the CSRF defence. The token is never logged or shown.
+
+A token scoped to some repos (``read:TOKEN:acme/*`` in the tokens file) shows exactly the
+private repos its globs cover (:func:`read_scope`), in the pages, the search and the JSON API.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hg_localization.server.auth import ServerTokens, bearer_token
+from hg_localization.catalog.model import ReadScope
+from hg_localization.server.auth import ServerTokens, TokenGrant, bearer_token
 
 COOKIE_NAME = "hgloc_catalog_token"
 #: A token longer than this is no token this server issued (and is not compared).
@@ -26,18 +30,36 @@ def visitor_token(request: Request) -> str | None:
     return token if token is not None and len(token) <= TOKEN_MAX_CHARS else None
 
 
-def is_read_token(tokens: ServerTokens, token: str) -> bool:
-    """True when ``token`` may read private repos (a read or a write token), compared in constant time."""
-    found = False
+def grants_of(tokens: ServerTokens, token: str | None) -> tuple[TokenGrant, ...]:
+    """The grants of ``token`` (every line of the tokens file it is on), compared in constant time."""
+    if token is None:
+        return ()
     candidate = token.encode("utf-8", "surrogateescape")
-    for known in tokens.read | tokens.write:
-        found |= hmac.compare_digest(known.encode("utf-8", "surrogateescape"), candidate)
-    return found
+    found = []
+    for grant in tokens.all_grants:  # compare with every token, whatever matched before
+        if hmac.compare_digest(grant.token.encode("utf-8", "surrogateescape"), candidate):
+            found.append(grant)
+    return tuple(found)
+
+
+def is_read_token(tokens: ServerTokens, token: str) -> bool:
+    """True when ``token`` may read some private repos (a read or a write token, scoped or not)."""
+    return bool(grants_of(tokens, token))
 
 
 def may_read(request: Request, tokens: ServerTokens) -> bool:
-    token = visitor_token(request)
-    return token is not None and is_read_token(tokens, token)
+    """Whether the visitor sent a token this server knows (the pages say so: "Token ✓")."""
+    return bool(grants_of(tokens, visitor_token(request)))
+
+
+def read_scope(request: Request, tokens: ServerTokens) -> ReadScope:
+    """Which private repos the visitor may see: all (an unscoped token), none, or those its globs cover."""
+    grants = grants_of(tokens, visitor_token(request))
+    if any(not grant.repos for grant in grants):
+        return True
+    if not grants:
+        return False
+    return lambda repo_id: any(grant.covers(repo_id) for grant in grants)
 
 
 def same_origin(request: Request) -> bool:

@@ -17,11 +17,15 @@ from starlette.responses import Response
 
 from hg_localization.catalog import access, web
 from hg_localization.catalog.cards import CardRenderer
+from hg_localization.catalog.collection_views import CatalogCollections, RepoIndex
 from hg_localization.catalog.compare import compare_sides, load_side
 from hg_localization.catalog.index import Catalog, Query
 from hg_localization.catalog.model import KINDS
 from hg_localization.catalog.openapi import openapi_document
 from hg_localization.catalog.schemas import (
+    CollectionListOut,
+    CollectionOut,
+    CollectionSummaryOut,
     CompareOut,
     CompareRowOut,
     FileOut,
@@ -76,6 +80,12 @@ class CatalogApi:
     async def compare(self, request: Request) -> Response:
         return await self._run(request, self._compare)
 
+    async def collections(self, request: Request) -> Response:
+        return await self._run(request, self._collections)
+
+    async def collection(self, request: Request) -> Response:
+        return await self._run(request, self._collection)
+
     async def not_found(self, request: Request) -> Response:
         return web.error_json(request, 404, f"Not found: {request.url.path}")
 
@@ -98,7 +108,7 @@ class CatalogApi:
 
     # --- handlers (worker threads) --------------------------------------------------------------
     def _stats(self, request: Request) -> StatsOut:
-        found = self.catalog.stats(may_read=access.may_read(request, self.tokens))
+        found = self.catalog.stats(may_read=access.read_scope(request, self.tokens))
         return StatsOut(
             models=found.models,
             datasets=found.datasets,
@@ -111,7 +121,7 @@ class CatalogApi:
 
     def _list(self, request: Request, repo_type: RepoType) -> RepoListOut:
         query, limit, offset = list_params(request.query_params)
-        found = self.catalog.search(repo_type, query, may_read=access.may_read(request, self.tokens))
+        found = self.catalog.search(repo_type, query, may_read=access.read_scope(request, self.tokens))
         items = [RepoOut.of(entry) for entry in found[offset : offset + limit]]
         return RepoListOut(items=items, total=len(found), offset=offset, limit=limit)
 
@@ -120,7 +130,7 @@ class CatalogApi:
         namespace = request.path_params.get("namespace")
         repo_id = f"{namespace}/{name}" if namespace else name
         revision_name = _text(request.query_params, "revision")
-        repo = self.catalog.find(repo_type, repo_id, may_read=access.may_read(request, self.tokens))
+        repo = self.catalog.find(repo_type, repo_id, may_read=access.read_scope(request, self.tokens))
         if revision_name is None:
             revision = default_revision(self.catalog, repo)
         else:
@@ -139,11 +149,27 @@ class CatalogApi:
             snippets=[SnippetOut(title=s.title, code=s.code) for s in view.snippets],
         )
 
+    def _collections(self, request: Request) -> CollectionListOut:
+        shelf, index = self._shelf(request)
+        return CollectionListOut(items=[CollectionSummaryOut.of(view) for view in shelf.views(index)])
+
+    def _collection(self, request: Request) -> CollectionOut:
+        shelf, index = self._shelf(request)
+        return CollectionOut.of_view(shelf.view(str(request.path_params["name"]), index))
+
+    def _shelf(self, request: Request) -> tuple[CatalogCollections, RepoIndex]:
+        shelf = self.catalog.collections
+        if shelf is None:
+            hint = "Start it with: hg-localization serve --collections FILE"
+            raise NotFoundError("This server shows no collections.", hint=hint)
+        scope = access.read_scope(request, self.tokens)
+        return shelf, lambda repo_type: self.catalog.by_id(repo_type, may_read=scope)
+
     def _compare(self, request: Request) -> CompareOut:
         a, b = _text(request.query_params, "a"), _text(request.query_params, "b")
         if a is None or b is None:
             raise BadParameter("Name two models: ?a=ORG/NAME[@REVISION]&b=ORG/NAME[@REVISION].")
-        may_read = access.may_read(request, self.tokens)
+        may_read = access.read_scope(request, self.tokens)
         left = load_side(self.catalog, a, may_read=may_read)
         right = load_side(self.catalog, b, may_read=may_read)
         rows = compare_sides(left, right)

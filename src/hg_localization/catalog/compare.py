@@ -11,7 +11,7 @@ from typing import Any
 
 from hg_localization.catalog.cards import CONFIG_MAX_BYTES, json_cell, parse_config
 from hg_localization.catalog.index import Catalog
-from hg_localization.catalog.model import RepoEntry, RevisionEntry
+from hg_localization.catalog.model import ReadScope, RepoEntry, RevisionEntry
 from hg_localization.errors import EntryNotFoundError, InvalidInputError, RepoNotFoundError
 from hg_localization.ids import parse_repo_id, validate_revision
 from hg_localization.usecases.models import compare_configs
@@ -45,7 +45,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return parsed, validate_revision(revision) if at else None
 
 
-def load_side(catalog: Catalog, spec: str, *, may_read: bool) -> Side:
+def load_side(catalog: Catalog, spec: str, *, may_read: ReadScope) -> Side:
     """The config of the model ``spec`` names: a not-found error when it names no model served
     here (nor anything that could be one), InvalidInputError when its config cannot be read."""
     try:

@@ -16,8 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from hg_localization.catalog.model import Kind, RepoEntry, RevisionEntry
-from hg_localization.catalog.sources import CatalogSource
+from hg_localization.catalog.collection_views import CatalogCollections
+from hg_localization.catalog.model import Kind, ReadScope, RepoEntry, RevisionEntry, may_see
+from hg_localization.catalog.sources import CatalogSource, SourceCatalog
 from hg_localization.errors import HGLocalizationError, RepoNotFoundError, RevisionNotFoundError
 from hg_localization.ids import REPO_TYPES, RepoType, is_commit_sha
 
@@ -56,11 +57,14 @@ class Catalog:
         self,
         sources: Sequence[CatalogSource],
         *,
+        collections: CatalogCollections | None = None,
         ttl: float = DEFAULT_TTL,
         background: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sources = tuple(sources)
+        #: The team's collections manifest, when the server was given one (``serve --collections``).
+        self.collections = collections
         self.ttl = ttl
         self.background = background
         self._clock = clock
@@ -72,6 +76,15 @@ class Catalog:
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(source.label for source in self.sources)
+
+    @property
+    def upstream(self) -> str | None:
+        """The Hub a pull-through source fetches what it lacks from (None: no such source)."""
+        return next((s.upstream for s in self.sources if isinstance(s, SourceCatalog) and s.upstream), None)
+
+    def pulls(self, repo_id: str) -> bool:
+        """Whether a download of ``repo_id`` (not here yet) would pull it from upstream."""
+        return any(isinstance(s, SourceCatalog) and s.pulls(repo_id) for s in self.sources)
 
     # --- the index --------------------------------------------------------------------------------
     def _entries(self, repo_type: RepoType) -> list[RepoEntry]:
@@ -122,10 +135,17 @@ class Catalog:
             self._index = None
 
     # --- what a visitor sees ---------------------------------------------------------------------
-    def visible(self, repo_type: RepoType, *, may_read: bool) -> list[RepoEntry]:
-        return [e for e in self._entries(repo_type) if may_read or not e.hidden]
+    def visible(self, repo_type: RepoType, *, may_read: ReadScope) -> list[RepoEntry]:
+        return [e for e in self._entries(repo_type) if not e.hidden or may_see(may_read, e.repo_id)]
 
-    def search(self, repo_type: RepoType, query: Query, *, may_read: bool) -> list[RepoEntry]:
+    def by_id(self, repo_type: RepoType, *, may_read: ReadScope) -> dict[str, RepoEntry]:
+        """The visible repos by id, each with its visible revisions only."""
+        return {
+            e.repo_id: replace(e, revisions=tuple(visible_revisions(e, may_read=may_read)))
+            for e in self.visible(repo_type, may_read=may_read)
+        }
+
+    def search(self, repo_type: RepoType, query: Query, *, may_read: ReadScope) -> list[RepoEntry]:
         terms = query.search.lower().split()
         found = [
             entry
@@ -136,14 +156,14 @@ class Catalog:
             found.sort(key=lambda e: e.default.last_modified.timestamp() if e.default else 0.0, reverse=True)
         return found
 
-    def find(self, repo_type: RepoType, repo_id: str, *, may_read: bool) -> RepoEntry:
+    def find(self, repo_type: RepoType, repo_id: str, *, may_read: ReadScope) -> RepoEntry:
         """One repo, read afresh from the first source that has it; hidden ones are not found."""
         for source in self.sources:
             try:
                 entry = source.repo(repo_type, repo_id)
             except HGLocalizationError:
                 continue
-            if entry.hidden and not may_read:
+            if entry.hidden and not may_see(may_read, entry.repo_id):
                 break
             return replace(entry, revisions=tuple(visible_revisions(entry, may_read=may_read)))
         raise RepoNotFoundError(repo_id, repo_type)
@@ -166,7 +186,7 @@ class Catalog:
                 return candidate.read_file(revision, path, limit)
         return None
 
-    def stats(self, *, may_read: bool) -> Stats:
+    def stats(self, *, may_read: ReadScope) -> Stats:
         models = self.visible("model", may_read=may_read)
         datasets = self.visible("dataset", may_read=may_read)
         revisions = [r for e in (*models, *datasets) for r in visible_revisions(e, may_read=may_read)]
@@ -179,7 +199,7 @@ class Catalog:
             by_source=dict(Counter(e.source for e in (*models, *datasets))),
         )
 
-    def recent(self, *, may_read: bool, limit: int = 10) -> list[RevisionEntry]:
+    def recent(self, *, may_read: ReadScope, limit: int = 10) -> list[RevisionEntry]:
         """The revisions localized (or changed) last, newest first."""
         revisions = [
             revision
@@ -190,7 +210,7 @@ class Catalog:
         revisions.sort(key=lambda r: r.last_modified, reverse=True)
         return revisions[:limit]
 
-    def facets(self, repo_type: RepoType, *, may_read: bool) -> tuple[list[str], list[str]]:
+    def facets(self, repo_type: RepoType, *, may_read: ReadScope) -> tuple[list[str], list[str]]:
         """The authors and the tags of the visible repos, most frequent first (for the filters)."""
         entries = self.visible(repo_type, may_read=may_read)
         authors = Counter(e.author for e in entries if e.author)
@@ -198,8 +218,8 @@ class Catalog:
         return [a for a, _ in authors.most_common(50)], [t for t, _ in tags.most_common(50)]
 
 
-def visible_revisions(entry: RepoEntry, *, may_read: bool) -> list[RevisionEntry]:
-    return [r for r in entry.revisions if may_read or not r.private]
+def visible_revisions(entry: RepoEntry, *, may_read: ReadScope) -> list[RevisionEntry]:
+    return [r for r in entry.revisions if not r.private or may_see(may_read, entry.repo_id)]
 
 
 def _matches(entry: RepoEntry, query: Query) -> bool:

@@ -6,6 +6,7 @@ API read nothing else. ``handle`` lets the source that made an entry read its fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -17,6 +18,14 @@ Kind = Literal["full", "filtered", "metadata"]
 KINDS: tuple[Kind, ...] = ("full", "filtered", "metadata")
 #: What a revision name is: a branch, a tag, a pull request (``refs/pr/N``) or a commit id.
 RefKind = Literal["branch", "tag", "pr", "commit"]
+#: Which private repos a visitor may see: every one (True: an unscoped token), none (False), or
+#: those whose id a predicate accepts (a token scoped to globs such as ``acme/*``).
+ReadScope = bool | Callable[[str], bool]
+
+
+def may_see(scope: ReadScope, repo_id: str) -> bool:
+    """Whether a visitor with ``scope`` may see ``repo_id`` if it is private."""
+    return scope(repo_id) if callable(scope) else scope
 
 
 @dataclass(frozen=True)

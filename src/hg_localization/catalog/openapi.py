@@ -9,11 +9,21 @@ from pydantic.json_schema import models_json_schema
 
 from hg_localization._version import __version__
 from hg_localization.catalog.model import KINDS
-from hg_localization.catalog.schemas import CompareOut, ErrorOut, RepoDetailOut, RepoListOut, StatsOut
+from hg_localization.catalog.schemas import (
+    CollectionListOut,
+    CollectionOut,
+    CompareOut,
+    ErrorOut,
+    RepoDetailOut,
+    RepoListOut,
+    StatsOut,
+)
 
 _REF = "#/components/schemas/{model}"
 #: A repo name as the Hub allows it (the server answers 404 for any other).
 NAME_PATTERN = r"^[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$"
+#: A collection's name as the manifest allows it.
+COLLECTION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 def _ok(model: str, description: str) -> dict[str, Any]:
@@ -92,11 +102,39 @@ def _detail_operation(kind: str, *, namespaced: bool) -> dict[str, Any]:
     }
 
 
+_NO_MANIFEST = "No such collection, or the server was started without a manifest (--collections)"
+_COLLECTIONS = {
+    "get": {
+        "operationId": "list_collections",
+        "summary": "The collections of the server's manifest, with how many entries it holds",
+        "responses": {
+            "200": _ok("CollectionListOut", "Every collection"),
+            "404": _error("The server was started without a manifest (--collections)"),
+        },
+    }
+}
+_COLLECTION = {
+    "get": {
+        "operationId": "get_collection",
+        "summary": "One collection: each entry present at a commit on this server, or missing",
+        "parameters": [
+            {
+                "name": "name",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": COLLECTION_PATTERN},
+                "description": "The collection's name in the manifest",
+            }
+        ],
+        "responses": {"200": _ok("CollectionOut", "The collection"), "404": _error(_NO_MANIFEST)},
+    }
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    models = [
-        (model, "serialization") for model in (RepoListOut, RepoDetailOut, CompareOut, StatsOut, ErrorOut)
-    ]
+    answers = (RepoListOut, RepoDetailOut, CompareOut, StatsOut, CollectionListOut, CollectionOut, ErrorOut)
+    models = [(model, "serialization") for model in answers]
     _, definitions = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
     compare = {
         "get": {
@@ -133,6 +171,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/catalog/datasets/{namespace}/{name}": _detail_operation("dataset", namespaced=True),
             "/api/catalog/datasets/{name}": _detail_operation("dataset", namespaced=False),
             "/api/catalog/compare": compare,
+            "/api/catalog/collections": _COLLECTIONS,
+            "/api/catalog/collections/{name}": _COLLECTION,
         },
         "components": {"schemas": definitions["$defs"]},
     }

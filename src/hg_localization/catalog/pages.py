@@ -18,10 +18,10 @@ from hg_localization.catalog import access, web
 from hg_localization.catalog.cards import CardRenderer
 from hg_localization.catalog.compare import compare_sides, load_side
 from hg_localization.catalog.index import Catalog, Query
-from hg_localization.catalog.model import KINDS
+from hg_localization.catalog.model import KINDS, ReadScope, RepoEntry
 from hg_localization.catalog.paths import PageRoute
 from hg_localization.catalog.views import PAGE_FILES, breadcrumbs, default_revision, repo_view, tree_listing
-from hg_localization.errors import HGLocalizationError, InvalidInputError, NotFoundError
+from hg_localization.errors import HGLocalizationError, InvalidInputError, NotFoundError, RepoNotFoundError
 from hg_localization.ids import RepoType
 from hg_localization.server.auth import ServerTokens
 
@@ -39,19 +39,23 @@ class Pages:
     def _may_read(self, request: Request) -> bool:
         return access.may_read(request, self.tokens)
 
+    def _scope(self, request: Request) -> ReadScope:
+        return access.read_scope(request, self.tokens)
+
     def _page(self, request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
         context.setdefault("may_read", self._may_read(request))
         context.setdefault("sources", self.catalog.labels)
+        context.setdefault("upstream", self.catalog.upstream)
+        context.setdefault("has_collections", self.catalog.collections is not None)
         return web.page(request, template, status=status, **context)
 
-    def _error(self, request: Request, exc: HGLocalizationError) -> Response:
+    def _error(self, request: Request, exc: HGLocalizationError, route: PageRoute | None = None) -> Response:
         status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, InvalidInputError) else 500
+        if isinstance(exc, RepoNotFoundError) and route is not None and self.catalog.pulls(route.repo_id):
+            endpoint = str(request.base_url).rstrip("/")
+            return self._page(request, "pending.html", status=404, route=route, endpoint=endpoint)
         hint = exc.hint
-        if (
-            isinstance(exc, NotFoundError)
-            and not self._may_read(request)
-            and self.tokens.read | self.tokens.write
-        ):
+        if isinstance(exc, NotFoundError) and not self._may_read(request) and self.tokens.all_grants:
             hint = f"{hint + ' ' if hint else ''}A private repo is shown only after you enter a read token."
         return self._page(request, "error.html", status=status, message=exc.message, hint=hint)
 
@@ -61,7 +65,7 @@ class Pages:
         return await run_in_threadpool(self._home, request)
 
     def _home(self, request: Request) -> Response:
-        may_read = self._may_read(request)
+        may_read = self._scope(request)
         stats = self.catalog.stats(may_read=may_read)
         recent = self.catalog.recent(may_read=may_read, limit=RECENT)
         return self._page(request, "home.html", nav="home", stats=stats, recent=recent)
@@ -76,7 +80,7 @@ class Pages:
         return await run_in_threadpool(self._listing, request, "dataset")
 
     def _listing(self, request: Request, repo_type: RepoType) -> Response:
-        may_read = self._may_read(request)
+        may_read = self._scope(request)
         query = query_from(request.query_params)
         found = self.catalog.search(repo_type, query, may_read=may_read)
         page_number = _positive(request.query_params.get("page"), 1)
@@ -107,10 +111,10 @@ class Pages:
 
     def _repo(self, request: Request, route: PageRoute) -> Response:
         try:
-            repo = self.catalog.find(route.repo_type, route.repo_id, may_read=self._may_read(request))
+            repo = self.catalog.find(route.repo_type, route.repo_id, may_read=self._scope(request))
             revision = default_revision(self.catalog, repo)
         except HGLocalizationError as exc:
-            return self._error(request, exc)
+            return self._error(request, exc, route)
         endpoint = str(request.base_url).rstrip("/")
         view = repo_view(self.catalog, self.cards, repo, revision, endpoint)
         files = sorted(revision.files, key=lambda f: f.path)
@@ -127,10 +131,10 @@ class Pages:
 
     def _tree(self, request: Request, route: PageRoute) -> Response:
         try:
-            repo = self.catalog.find(route.repo_type, route.repo_id, may_read=self._may_read(request))
+            repo = self.catalog.find(route.repo_type, route.repo_id, may_read=self._scope(request))
             revision = self.catalog.revision(repo, route.revision)
         except HGLocalizationError as exc:
-            return self._error(request, exc)
+            return self._error(request, exc, route)
         base = route.path.strip("/")
         single = revision.file(base) if base else None
         listing = None if single else tree_listing(revision, base)
@@ -156,7 +160,7 @@ class Pages:
         return await run_in_threadpool(self._compare, request)
 
     def _compare(self, request: Request) -> Response:
-        may_read = self._may_read(request)
+        may_read = self._scope(request)
         a, b = request.query_params.get("a", "").strip(), request.query_params.get("b", "").strip()
         context: dict[str, Any] = {
             "nav": "compare",
@@ -178,6 +182,34 @@ class Pages:
         return self._page(
             request, "compare.html", left=left, right=right, rows=rows, differing=differing, **context
         )
+
+    # --- /collections, /collections/{name} ------------------------------------------------------
+    async def collections(self, request: Request) -> Response:
+        web.mark_start(request)
+        return await run_in_threadpool(self._collections, request, None)
+
+    async def collection(self, request: Request) -> Response:
+        web.mark_start(request)
+        return await run_in_threadpool(self._collections, request, str(request.path_params["name"]))
+
+    def _collections(self, request: Request, name: str | None) -> Response:
+        shelf = self.catalog.collections
+        if shelf is None:
+            return self._page(
+                request, "error.html", status=404, nav="collections", message=NO_COLLECTIONS, hint=NO_MANIFEST
+            )
+        scope = self._scope(request)
+
+        def index(repo_type: RepoType) -> dict[str, RepoEntry]:
+            return self.catalog.by_id(repo_type, may_read=scope)
+
+        if name is None:
+            return self._page(request, "collections.html", nav="collections", views=shelf.views(index))
+        try:
+            view = shelf.view(name, index)
+        except NotFoundError as exc:
+            return self._error(request, exc)
+        return self._page(request, "collection.html", nav="collections", view=view)
 
     # --- /login, /logout --------------------------------------------------------------------------
     async def login_form(self, request: Request) -> Response:
@@ -207,6 +239,8 @@ class Pages:
         return answer
 
 
+NO_COLLECTIONS = "This server shows no collections."
+NO_MANIFEST = "Start it with: hg-localization serve --collections hg-localization.yaml"
 CROSS_SITE = "This form was sent from another site, so it was refused. Open this server's page and try again."
 REFUSED = "This server does not know that token. Check it with whoever runs this server."
 

@@ -8,6 +8,7 @@ matched by :func:`~hg_localization.catalog.paths.parse_page`, which never matche
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from starlette.datastructures import URLPath
 from starlette.requests import Request
@@ -17,13 +18,14 @@ from starlette.types import Receive, Scope, Send
 
 from hg_localization.catalog.api import CatalogApi
 from hg_localization.catalog.cards import CardRenderer
+from hg_localization.catalog.collection_views import CatalogCollections
 from hg_localization.catalog.index import Catalog
 from hg_localization.catalog.pages import Pages
 from hg_localization.catalog.paths import PageRoute, parse_page
-from hg_localization.catalog.sources import RepoSourceCatalog
+from hg_localization.catalog.sources import SourceCatalog
 from hg_localization.catalog.web import static
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.served import Source
 
 PAGE_METHODS = ("GET", "HEAD")
 #: Every method but GET and HEAD: the API answers 405 to them, the Hub API never sees them.
@@ -52,9 +54,11 @@ class RepoPages(BaseRoute):
         await response(scope, receive, send)
 
 
-def default_catalog(source: RepoSource) -> Catalog:
-    """The catalog of a server with one source: its store, or its folder of repos."""
-    return Catalog([RepoSourceCatalog(source)])
+def default_catalog(source: Source, *, collections: Path | None = None) -> Catalog:
+    """The catalog of what a server serves: its store, folder of repos, bucket, or pull-through
+    store (with its upstream); with the collections of the manifest at ``collections``."""
+    shelf = CatalogCollections(collections) if collections is not None else None
+    return Catalog([SourceCatalog(source)], collections=shelf)
 
 
 def catalog_routes(catalog: Catalog, tokens: ServerTokens) -> list[BaseRoute]:
@@ -67,6 +71,8 @@ def catalog_routes(catalog: Catalog, tokens: ServerTokens) -> list[BaseRoute]:
         Route("/models", pages.models, methods=get),
         Route("/datasets", pages.datasets, methods=get),
         Route("/compare", pages.compare, methods=get),
+        Route("/collections", pages.collections, methods=get),
+        Route("/collections/{name}", pages.collection, methods=get),
         Route("/login", pages.login_form, methods=get),
         Route("/login", pages.login, methods=["POST"], max_body_size=64 * 1024),
         Route("/logout", pages.logout, methods=["POST"]),
@@ -80,6 +86,8 @@ def catalog_routes(catalog: Catalog, tokens: ServerTokens) -> list[BaseRoute]:
         Route("/api/catalog/datasets/{name}", api.dataset, methods=get),
         Route("/api/catalog/datasets/{namespace}/{name}", api.dataset, methods=get),
         Route("/api/catalog/compare", api.compare, methods=get),
+        Route("/api/catalog/collections", api.collections, methods=get),
+        Route("/api/catalog/collections/{name}", api.collection, methods=get),
         Route("/api/catalog/{rest:path}", api.not_found, methods=get),
         Route("/api/catalog/{rest:path}", api.not_allowed, methods=OTHER_METHODS),
         Route("/api/catalog", api.not_allowed, methods=OTHER_METHODS),

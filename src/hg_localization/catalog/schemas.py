@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from hg_localization.catalog.collection_views import CollectionView, EntryView
 from hg_localization.catalog.model import Kind, RefKind, RepoEntry, RevisionEntry
 from hg_localization.catalog.paths import repo_url
 from hg_localization.ids import RepoType
@@ -144,6 +146,79 @@ class StatsOut(BaseModel):
     by_kind: dict[str, int]
     by_source: dict[str, int]
     sources: list[str]
+
+
+class CollectionEntryOut(BaseModel):
+    type: RepoType
+    id: str
+    #: The revision the manifest asks for (a branch, tag or commit).
+    revision: str
+    #: What the entry selects, in words ("card + config", "every file matching *.json").
+    selects: str
+    state: Literal["present", "missing"]
+    #: The commit this server serves for the revision (null: missing).
+    commit: str | None
+    kind: Kind | None
+    #: The repo's page on this server (null: missing).
+    url: str | None
+    #: The commit the lock pins the entry to (null: not locked).
+    locked_commit: str | None
+    matches_lock: bool | None
+
+    @classmethod
+    def of(cls, item: EntryView) -> CollectionEntryOut:
+        entry, revision = item.entry, item.revision
+        return cls(
+            type=entry.repo_type,
+            id=entry.repo_id,
+            revision=entry.revision,
+            selects=entry.describe_selection(),
+            state=item.state,
+            commit=revision.commit if revision else None,
+            kind=revision.kind if revision else None,
+            url=repo_url(entry.repo_type, entry.repo_id) if revision else None,
+            locked_commit=item.locked_commit,
+            matches_lock=item.matches_lock,
+        )
+
+
+class CollectionSummaryOut(BaseModel):
+    name: str
+    description: str
+    public: bool
+    models: int
+    datasets: int
+    #: Entries this server holds (the revision asked for), of ``total``.
+    present: int
+    total: int
+    url: str
+
+    @classmethod
+    def of(cls, view: CollectionView) -> CollectionSummaryOut:
+        collection = view.collection
+        return cls(
+            name=collection.name,
+            description=collection.description,
+            public=collection.public,
+            models=len(collection.of_type("model")),
+            datasets=len(collection.of_type("dataset")),
+            present=view.present,
+            total=view.total,
+            url=f"/collections/{quote(collection.name, safe='')}",
+        )
+
+
+class CollectionListOut(BaseModel):
+    items: list[CollectionSummaryOut]
+
+
+class CollectionOut(CollectionSummaryOut):
+    entries: list[CollectionEntryOut]
+
+    @classmethod
+    def of_view(cls, view: CollectionView) -> CollectionOut:
+        summary = CollectionSummaryOut.of(view)
+        return cls(**summary.model_dump(), entries=[CollectionEntryOut.of(item) for item in view.entries])
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:

@@ -1,28 +1,37 @@
-"""Where the catalog's repos come from: a small protocol, and the one source there is today.
+"""Where the catalog's repos come from: a small protocol, and one adapter over any served source.
 
 A source answers four questions: which repos it holds, one repo by id, one revision of it, and
-the bytes of one file. :class:`RepoSourceCatalog` answers them from the server's
-:class:`~hg_localization.server.repo_source.RepoSource` (the store, or a folder of repos); the
-team bucket and pull-through repos plug in as more sources of the same shape.
+the bytes of one file. :class:`SourceCatalog` answers them from whatever the server serves (a
+:class:`~hg_localization.server.served.Source`): the store or a folder of repos
+(:class:`~hg_localization.server.repo_source.RepoSource`), the team bucket
+(:class:`~hg_localization.server.bucket_source.BucketSource`), or the store filled from an
+upstream Hub (:class:`~hg_localization.server.pull_through.PullThroughSource`). What each revision
+holds (full, filtered, metadata only; public; where from) is the ``localized`` record its source
+filled in; a card's front matter is the source's when it read it already.
 
-Every file is read as the Hub API reads it (:mod:`hg_localization.server.confine`): below the
-source's root, without following a link. Nothing here raises but the not-found errors.
+A file with a disk copy is read as the Hub API reads it (:mod:`hg_localization.server.confine`):
+below the source's root, without following a link; a file with none (the bucket's) through the
+source's :class:`~hg_localization.server.served.ObjectReader`. A pull-through repo that is not
+in the store yet is *not found* here: a catalog page never makes the server fetch from upstream
+(the page says it will be pulled on first download, see :meth:`SourceCatalog.pulls`).
+Nothing here raises but the not-found errors.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from hg_localization.catalog.model import CardSummary, FileEntry, Kind, RefKind, RepoEntry, RevisionEntry
-from hg_localization.errors import HGLocalizationError
-from hg_localization.ids import RepoType, is_commit_sha, revision_folder
+from hg_localization.errors import RepoNotFoundError
+from hg_localization.ids import RepoType, is_commit_sha
 from hg_localization.server import confine
 from hg_localization.server.hub_json import parse_front_matter
-from hg_localization.server.repo_source import RepoSource, ServedRepo, ServedRevision
-from hg_localization.store.layout import METADATA_FILENAME
-from hg_localization.store.manifest import RevisionManifest, Selection
+from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.served import ObjectReader, ServedFile, ServedRepo, ServedRevision, Source
+from hg_localization.store.manifest import Selection
 
 #: How much of a README the index reads for its front matter (the card itself is read when shown).
 FRONT_MATTER_MAX_BYTES = 64 * 1024
@@ -45,15 +54,37 @@ class CatalogSource(Protocol):
         """At most ``limit`` bytes of a file of ``revision`` (None: not there, or unreadable)."""
 
 
-class RepoSourceCatalog:
-    """The catalog's view of a :class:`RepoSource`; what it reads again is cached by signature."""
+@runtime_checkable
+class Pulling(Protocol):
+    """A served source that pulls what it lacks from an upstream Hub (``serve --upstream``)."""
 
-    def __init__(self, source: RepoSource, label: str | None = None) -> None:
+    @property
+    def upstream_endpoint(self) -> str: ...
+
+    def pulls(self, repo_id: str) -> bool: ...
+
+
+def source_label(source: Source) -> str:
+    """What the catalog calls a served source: ``store``, ``folder``, ``bucket`` (pull-through: its store)."""
+    inner = getattr(source, "inner", None)
+    if inner is not None and inner is not source:
+        return source_label(inner)
+    if isinstance(source, RepoSource):
+        return "store" if source.manifests_only else "folder"
+    label = getattr(source, "label", None)
+    return label if isinstance(label, str) and label else "server"
+
+
+class SourceCatalog:
+    """The catalog's view of any served :class:`Source`; front matter is read once per commit."""
+
+    def __init__(self, source: Source, label: str | None = None) -> None:
         self.source = source
-        self._label = label or ("store" if source.manifests_only else "folder")
+        self._label = label or source_label(source)
+        #: The Hub this source pulls from on a miss (None: it serves what it has, no more).
+        self.upstream = source.upstream_endpoint if isinstance(source, Pulling) else None
         self._lock = threading.Lock()
         self._cards: dict[tuple[str, str, str], CardSummary] = {}
-        self._manifests: dict[str, tuple[tuple[int, int, int], RevisionManifest | None]] = {}
 
     @property
     def label(self) -> str:
@@ -63,22 +94,27 @@ class RepoSourceCatalog:
         return [self._entry(served) for served in self.source.list_repos(repo_type)]
 
     def repo(self, repo_type: RepoType, repo_id: str) -> RepoEntry:
-        return self._entry(self.source.repo(repo_type, repo_id))
+        served = self.source.repo(repo_type, repo_id)
+        if not served.revisions:  # nothing to serve yet (pull-through: asked of upstream only by a download)
+            raise RepoNotFoundError(repo_id, repo_type)
+        return self._entry(served)
+
+    def pulls(self, repo_id: str) -> bool:
+        """Whether a download of ``repo_id``, not here yet, would pull it from upstream."""
+        return isinstance(self.source, Pulling) and self.source.pulls(repo_id)
 
     def read_file(self, revision: RevisionEntry, path: str, limit: int) -> bytes | None:
         served = revision.handle.file(path) if isinstance(revision.handle, ServedRevision) else None
-        if served is None or served.disk_path is None:
+        if served is None:
             return None
-        try:
-            with os.fdopen(confine.open_file(served.disk_path, served.below), "rb") as handle:
-                data: bytes = handle.read(limit)
-        except (OSError, ValueError):
-            return None
-        return data
+        if served.key is not None:
+            return self.source.read_bytes(served, limit) if isinstance(self.source, ObjectReader) else None
+        return _read_disk(served, limit)
 
     # --- building entries ----------------------------------------------------------------------
     def _entry(self, repo: ServedRepo) -> RepoEntry:
-        revisions = tuple(self._revision(repo, served) for served in self.source.served_revisions(repo))
+        served = self.source.served_revisions(repo) if repo.revisions else []
+        revisions = tuple(self._revision(repo, revision) for revision in served)
         default = _default_of(revisions, repo.default_branch)
         return RepoEntry(
             repo_type=repo.repo_type,
@@ -98,10 +134,9 @@ class RepoSourceCatalog:
         include: tuple[str, ...] = ()
         exclude: tuple[str, ...] = ()
         public, origin = False, "folder"
-        manifest = self._manifest(repo, served.revision) if self.source.manifests_only else None
-        if manifest is not None:
-            kind, include, exclude = selection_kind(manifest.selections)
-            public, origin = manifest.public, manifest.source
+        if served.localized is not None:
+            kind, include, exclude = selection_kind(list(served.localized.selections))
+            public, origin = served.localized.public, served.localized.origin
         return RevisionEntry(
             repo_type=served.repo_type,
             repo_id=served.repo_id,
@@ -119,29 +154,10 @@ class RepoSourceCatalog:
             handle=served,
         )
 
-    def _manifest(self, repo: ServedRepo, revision: str) -> RevisionManifest | None:
-        """The store's metadata file of ``revision``: what was asked for, and where it came from."""
-        path = repo.path / revision_folder(revision) / METADATA_FILENAME
-        found = confine.regular_lstat(path)
-        if found is None:
-            return None
-        signature = (found.st_mtime_ns, found.st_size, found.st_ino)
-        with self._lock:
-            cached = self._manifests.get(str(path))
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        try:
-            manifest: RevisionManifest | None = RevisionManifest.from_json(
-                confine.read_file(path, self.source.below(repo.repo_type))
-            )
-        except (OSError, ValueError, HGLocalizationError):  # the loader skips such a revision too
-            manifest = None
-        with self._lock:
-            self._manifests[str(path)] = (signature, manifest)
-        return manifest
-
     def _card(self, revision: RevisionEntry) -> CardSummary:
-        """The front matter the index filters on, read once per commit."""
+        """The front matter the index filters on: the source's, else read once per commit."""
+        if isinstance(revision.handle, ServedRevision) and revision.handle.card is not None:
+            return card_summary(revision.handle.card)
         key = (revision.repo_type, revision.repo_id, revision.commit)
         with self._lock:
             cached = self._cards.get(key)
@@ -152,6 +168,22 @@ class RepoSourceCatalog:
         with self._lock:
             self._cards[key] = summary
         return summary
+
+
+#: The store's catalog adapter was written for :class:`RepoSource` first; it takes any source now.
+RepoSourceCatalog = SourceCatalog
+
+
+def _read_disk(served: ServedFile, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of a file on disk, opened below its root without following a link."""
+    if served.disk_path is None or served.disk_path == Path():  # pull-through: not fetched yet
+        return None
+    try:
+        with os.fdopen(confine.open_file(served.disk_path, served.below), "rb") as handle:
+            data: bytes = handle.read(limit)
+    except (OSError, ValueError):
+        return None
+    return data
 
 
 def _default_of(revisions: tuple[RevisionEntry, ...], default_branch: str) -> RevisionEntry | None:

@@ -140,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # click handles its own usage errors and --help (standalone mode) and exits with SystemExit.
         command.main(args=args, prog_name="hg-localization")
     except SystemExit as exc:
+        if _caused_by_ctrl_c(exc):  # typer turns Ctrl-C into a bare exit 130
+            output.error(INTERRUPTED)
+            return 130
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except HGLocalizationError as exc:
         output.error(exc.message, exc.hint)
@@ -160,6 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _caused_by_ctrl_c(exc: BaseException) -> bool:
+    """True when a KeyboardInterrupt is in the chain of exceptions that led to ``exc``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 _GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"})

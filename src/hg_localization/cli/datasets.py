@@ -15,6 +15,7 @@ from hg_localization.cli.repo_commands import (
     MAKE_PUBLIC,
     NO_S3_UPLOAD,
     REVISION,
+    SORT,
     UNSCOPED,
     local_or_hub,
     localize_and_report,
@@ -62,6 +63,7 @@ def download_dataset(
 def list_local_datasets(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    sort: str = SORT,
 ) -> None:
     """List the datasets in the local store."""
     out = output_for(ctx, json_mode=as_json)
@@ -72,6 +74,7 @@ def list_local_datasets(
         as_json=as_json,
         columns=["id", "revision", "commit", "configs", "files", "size", "source", "bucket scope"],
         row=_row,
+        sort=sort,
     )
 
 

@@ -17,6 +17,7 @@ from hg_localization.cli.repo_commands import (
     MAKE_PUBLIC,
     NO_S3_UPLOAD,
     REVISION,
+    SORT,
     UNSCOPED,
     local_or_hub,
     localize_and_report,
@@ -63,6 +64,7 @@ def download_model(
 def list_local_models(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    sort: str = SORT,
 ) -> None:
     """List the models in the local store."""
     out = output_for(ctx, json_mode=as_json)
@@ -73,6 +75,7 @@ def list_local_models(
         as_json=as_json,
         columns=["id", "revision", "commit", "card", "config", "files", "size", "bucket scope"],
         row=_row,
+        sort=sort,
     )
 
 

@@ -14,9 +14,9 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import report_localization
+from hg_localization.cli.reporting import human_size, report_localization
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import EntryNotFoundError, NotLocalizedError
+from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError
 from hg_localization.ids import RepoType
 from hg_localization.usecases.localize import LocalizeOutcome
 from hg_localization.usecases.progress import ProgressListener
@@ -36,6 +36,9 @@ ALLOW_PRIVATE_PUBLIC = typer.Option(
     "(refused otherwise, exit 3). Anyone will be able to read it.",
 )
 FORCE = typer.Option(False, "--force", help="Fetch again even when already localized.")
+SORT = typer.Option(
+    "id", "--sort", metavar="id|size", help="Order of the list: by id (then revision), or biggest first."
+)
 #: The "bucket scope" of a copy made without a bucket configured.
 UNSCOPED = "(none)"
 
@@ -60,6 +63,9 @@ class Described(Protocol):
     def revision(self) -> str: ...
 
     @property
+    def size(self) -> int: ...
+
+    @property
     def problem(self) -> str | None: ...
 
     @property
@@ -79,12 +85,19 @@ def show_local_repos(
     as_json: bool,
     columns: Sequence[str],
     row: Callable[[D], Sequence[Any]],
+    sort: str = "id",
 ) -> None:
-    """The ``list-local-*`` output: JSON, a hint when the store is empty, or a table.
+    """The ``list-local-*`` output: JSON, a hint when the store is empty, or a table and its total.
+
+    ``sort="size"`` lists the biggest revisions first (``--sort size``), else the order found.
 
     Damaged revision folders are listed too (``status: damaged`` in JSON), and each gets a
     warning on stderr saying what is wrong and how to repair it.
     """
+    if sort not in ("id", "size"):
+        raise InvalidInputError(f"--sort {sort}: sort by 'id' or 'size'.")
+    if sort == "size":
+        found = sorted(found, key=lambda item: item.size, reverse=True)
     for item in found:
         if item.problem is not None:
             label = f"{item.as_dict()[f'{repo_type}_id']} ({item.revision})"
@@ -98,6 +111,9 @@ def show_local_repos(
         )
         return
     out.table(f"Local {repo_type}s", columns, [row(item) for item in found])
+    total = sum(item.size for item in found)
+    revisions = f"{len(found)} revision" if len(found) == 1 else f"{len(found)} revisions"
+    out.info(f"Total: {revisions}, {human_size(total)}.")
 
 
 def local_or_hub(

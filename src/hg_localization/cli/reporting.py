@@ -67,7 +67,7 @@ def report_push(out: Output, report: PushReport) -> None:
     label = f"{report.repo_id} ({report.revision} @ {report.commit[:12]})"
     if report.uploaded_files:
         out.success(
-            f"Uploaded {label} to {report.location}: {count(report.uploaded_files, 'file')} "
+            f"Synced {label} to {report.location}: {count(report.uploaded_files, 'file')} uploaded "
             f"({human_size(report.uploaded_bytes)}), {report.skipped_files} already there."
         )
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from hg_localization.cli.context import output_for, state
+from hg_localization.collections.manifest import MANIFEST_FILENAME
 from hg_localization.config import (
     HGLocalizationConfig,
     ServeOptions,
@@ -19,7 +21,7 @@ from hg_localization.config import (
     url_problem,
 )
 from hg_localization.errors import InvalidInputError
-from hg_localization.redact import redact
+from hg_localization.redact import install_log_redaction, redact
 from hg_localization.server.access_log import enable_server_logs
 from hg_localization.server.app import WriteApi
 from hg_localization.server.auth import ServerTokens
@@ -29,6 +31,8 @@ from hg_localization.store.local_store import store_scopes
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+    from hg_localization.server.metrics import ServerMetrics
 
 #: Seconds the answers under way get to finish on SIGTERM (--graceful-timeout).
 GRACEFUL_TIMEOUT = 30
@@ -76,7 +80,8 @@ def serve(
         None,
         "--upstream",
         help="Pull through from this Hub (e.g. https://huggingface.co): a repo or revision the store "
-        "lacks is localized from it when first asked for (verified), then served. Its token: "
+        "lacks is localized from it when first asked for (verified, pushed to the bucket if any), then "
+        "served. Its token: "
         "HGLOC_UPSTREAM_TOKEN, else HF_TOKEN; a client's token is never sent upstream.",
     ),
     allow: list[str] = typer.Option(
@@ -93,6 +98,12 @@ def serve(
         min=0,
         help="With --upstream: seconds after which a branch is asked upstream again whether it moved "
         "(a commit id never is).",
+    ),
+    collections: Path | None = typer.Option(
+        None,
+        "--collections",
+        help="Show the collections of this manifest in the web catalog (/collections), each entry "
+        f"present or missing here (default: {MANIFEST_FILENAME} in the working directory, if there is one).",
     ),
     graceful_timeout: int = typer.Option(
         GRACEFUL_TIMEOUT,
@@ -117,13 +128,15 @@ def serve(
         allow=tuple(allow),
         deny=tuple(deny),
         revalidate=revalidate,
+        access_log=access_log,
+        collections=_collections_manifest(collections),
     )
     app, what = build_app(options, config)
     if workers > 1:  # each worker process builds its own app from the same options (worker_app)
         os.environ.update(options.environment())
     out.info(f"Serving {what} on http://{host}:{port}" + (f" ({workers} workers)" if workers > 1 else ""))
     out.info(f"Use it with: HF_ENDPOINT=http://{host}:{port}")
-    enable_server_logs(access=access_log)
+    enable_server_logs(access=options.access_log)
     _exit_zero_on_sigterm()
     uvicorn.run(
         WORKER_APP if workers > 1 else app,
@@ -142,14 +155,23 @@ WORKER_APP = "hg_localization.cli.serve:worker_app"
 
 
 def worker_app() -> Starlette:
-    """The app of one worker of ``serve --workers N``: the options the command left in the environment."""
-    return build_app(serve_options_from_environment(), load_config())[0]
+    """The app of one worker of ``serve --workers N``: the options the command left in the environment.
+
+    A worker is a new interpreter: its logs are set up again here (access and audit log, redaction).
+    """
+    options = serve_options_from_environment()
+    install_log_redaction(
+        logging.getLogger(), own=(logging.getLogger("uvicorn.error"), logging.getLogger("uvicorn.access"))
+    )
+    enable_server_logs(access=options.access_log)
+    return build_app(options, load_config())[0]
 
 
 def build_app(options: ServeOptions, config: HGLocalizationConfig) -> tuple[Starlette, str]:
     """The server for ``options``, and what it serves in words."""
-    from hg_localization.catalog import default_catalog
+    from hg_localization.catalog import Catalog, default_catalog
     from hg_localization.server.app import create_app
+    from hg_localization.server.metrics import ServerMetrics
 
     tokens = ServerTokens.from_file(options.tokens_file) if options.tokens_file else ServerTokens()
     _check_follow_symlinks(options.follow_symlinks, options.repos, tokens)
@@ -159,9 +181,19 @@ def build_app(options: ServeOptions, config: HGLocalizationConfig) -> tuple[Star
             hint="Add --source bucket, or leave --redirect out.",
         )
     _check_upstream(options)
+
+    def catalog(served: Source) -> Catalog:  # the web catalog of what is served, and the collections
+        return default_catalog(served, collections=options.collections)
+
     if options.source == "bucket":
         bucket_source, what = _bucket_source(options, config, tokens)
-        return create_app(bucket_source, tokens=tokens), what
+        if options.upstream:  # a miss: localized in the store (staging), pushed to the bucket
+            metrics = ServerMetrics()
+            staging = store_source(config)
+            served, pulled = _pull_through(bucket_source, options, config, metrics, local=staging)
+            app = create_app(served, tokens=tokens, metrics=metrics, catalog=catalog(served))
+            return app, f"{what}, pulling through from {pulled}"
+        return create_app(bucket_source, tokens=tokens, catalog=catalog(bucket_source)), what
     if options.repos is not None:
         if not options.repos.is_dir():
             raise InvalidInputError(f"--repos {options.repos}: no such folder.")
@@ -172,12 +204,26 @@ def build_app(options: ServeOptions, config: HGLocalizationConfig) -> tuple[Star
         source = store_source(config)
         what = f"the local store ({config.models_store_path})"
         if options.upstream:
-            served, pulled = _pull_through(source, options, config)
+            metrics = ServerMetrics()  # one for the app and the source: upstream fetches are counted
+            served, pulled = _pull_through(source, options, config, metrics)
             app = create_app(
-                served, tokens=tokens, write_api=_write_api(source, tokens), catalog=default_catalog(source)
+                served,
+                tokens=tokens,
+                write_api=_write_api(source, tokens),
+                catalog=catalog(served),
+                metrics=metrics,
             )
             return app, f"{what}, pulling through from {pulled}"
-    return create_app(source, tokens=tokens, write_api=_write_api(source, tokens)), what
+    app = create_app(source, tokens=tokens, write_api=_write_api(source, tokens), catalog=catalog(source))
+    return app, what
+
+
+def _collections_manifest(given: Path | None) -> Path | None:
+    """``--collections FILE`` (absolute, for the workers), else the working directory's manifest if any."""
+    if given is not None:
+        return given.absolute()
+    default = Path.cwd() / MANIFEST_FILENAME
+    return default if default.is_file() else None
 
 
 def store_source(config: HGLocalizationConfig) -> RepoSource:
@@ -190,7 +236,7 @@ def store_source(config: HGLocalizationConfig) -> RepoSource:
 
 
 def _check_upstream(options: ServeOptions) -> None:
-    """``--upstream`` fills the local store: not a folder of repos, not (yet) the bucket source."""
+    """``--upstream`` fills the store (and the bucket, if any): not a folder of repos."""
     if not options.upstream:
         if options.allow or options.deny:
             raise InvalidInputError(
@@ -201,23 +247,31 @@ def _check_upstream(options: ServeOptions) -> None:
     problem = url_problem(options.upstream)
     if problem:
         raise InvalidInputError(f"--upstream {redact(options.upstream)!r} {problem}.")
-    if options.repos is not None or options.source == "bucket":
+    if options.repos is not None:
         raise InvalidInputError(
-            "--upstream fills the local store: it works with --source store only, without --repos.",
-            hint="Leave --repos and --source bucket out (HGLOC_S3_* still receive what is pulled).",
+            "--upstream fills the local store (and the bucket): it does not work with --repos.",
+            hint="Leave --repos out: the store (--source store) or the bucket (--source bucket) is filled.",
         )
 
 
 def _pull_through(
-    inner: RepoSource, options: ServeOptions, config: HGLocalizationConfig
+    inner: Source,
+    options: ServeOptions,
+    config: HGLocalizationConfig,
+    metrics: ServerMetrics,
+    *,
+    local: Source | None = None,
 ) -> tuple[Source, str]:
-    """``--upstream URL``: ``inner``, filled from the upstream Hub on a miss."""
+    """``--upstream URL``: ``inner``, filled from the upstream Hub on a miss (``local``: the store
+    a miss is staged in when ``inner`` is the bucket; see :class:`PullThroughSource`)."""
     from hg_localization.server.pull_through import PullThroughSource
     from hg_localization.usecases.pull_through import RepoPolicy, Upstream
 
     upstream = Upstream(config, options.upstream or "")
     policy = RepoPolicy(allow=options.allow, deny=options.deny)
-    source = PullThroughSource(inner, upstream, policy=policy, revalidate=options.revalidate)
+    source = PullThroughSource(
+        inner, upstream, policy=policy, revalidate=options.revalidate, metrics=metrics, local=local
+    )
     return source, upstream.endpoint
 
 

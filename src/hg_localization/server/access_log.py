@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hg_localization.redact import RedactingFilter
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.metrics import ServerMetrics, route_label
 from hg_localization.server.served import ServedRevision
@@ -100,6 +101,7 @@ def enable_server_logs(*, access: bool = True, stream: TextIO | None = None) -> 
         if enabled and not logger.handlers:
             handler = logging.StreamHandler(stream or sys.stderr)
             handler.setFormatter(formatter)
+            handler.addFilter(RedactingFilter())  # the one redaction path, here too
             logger.addHandler(handler)
 
 

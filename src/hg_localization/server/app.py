@@ -22,7 +22,6 @@ from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_api import HubReadApi
 from hg_localization.server.hub_write import xet_answer
 from hg_localization.server.metrics import ServerMetrics
-from hg_localization.server.repo_source import RepoSource
 from hg_localization.server.responses import hub_error, internal_error, not_found
 from hg_localization.server.served import Source
 
@@ -116,5 +115,5 @@ async def _read(request: Request, route: routing.Route | None, api: HubReadApi) 
 
 
 def _default_catalog(source: Source) -> Catalog:
-    """The catalog of the store or a folder of repos; the bucket's pages list nothing (yet)."""
-    return default_catalog(source) if isinstance(source, RepoSource) else Catalog([])
+    """The catalog of what the server serves: the store, a folder of repos, the bucket, pull-through."""
+    return default_catalog(source)

@@ -41,7 +41,7 @@ from hg_localization.s3.serving import ServingBucket, missing_object
 from hg_localization.server.file_response import StreamedFileResponse
 from hg_localization.server.hub_json import CARD_MAX_BYTES, parse_front_matter
 from hg_localization.server.responses import error_response, header_value, hub_error
-from hg_localization.server.served import ServedFile, ServedRepo, ServedRevision
+from hg_localization.server.served import Localized, ServedFile, ServedRepo, ServedRevision
 from hg_localization.store.manifest import RevisionManifest
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,21 @@ class BucketSource:
 
         return StreamedFileResponse(served, headers, opener, failed)
 
+    def read_bytes(self, served: ServedFile, limit: int) -> bytes | None:
+        """At most ``limit`` bytes of a small file (the catalog's card and config); a whole file is
+        checked against its sha256. None when the bucket cannot be read or the bytes are not as recorded."""
+        if served.key is None or limit <= 0:
+            return None
+        end = min(served.size, limit) - 1
+        try:
+            data = b"".join(self.bucket.open_range(served.key, 0, end, served.size))
+        except StorageError as exc:
+            logger.warning("Could not read '%s' of the bucket: %s", served.path, exc.message)
+            return None
+        if served.size <= limit and hashlib.sha256(data).hexdigest() != served.sha256:
+            return None
+        return data
+
     def _redirect(self, key: str, headers: dict[str, str]) -> Response:
         """A 302 to a presigned URL, with the Hub's headers on the redirect itself (as huggingface.co)."""
         try:
@@ -265,6 +280,7 @@ class BucketSource:
             last_modified=manifest.fetched_at,
             private=manifest.private,
             card=self._card(manifest, files),
+            localized=Localized.of(manifest),
         )
         return _Loaded(now, etag, served, tag=manifest.ref_kind == "tag")
 

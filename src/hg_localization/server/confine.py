@@ -128,11 +128,11 @@ def writable_path(value: object) -> str:
     return path
 
 
-def walk(folder: Path, *, follow_links: bool) -> list[FileStat]:
+def walk(folder: Path, *, follow_links: bool, folders: list[str] | None = None) -> list[FileStat]:
     """Every served regular file under ``folder`` (see :func:`is_served_path`), sorted.
 
     Links are skipped, or followed with ``follow_links`` (each real folder is walked once, so a
-    link back up does not loop).
+    link back up does not loop). ``folders``, when given, receives every folder that was read.
     """
     found: list[FileStat] = []
     pending = [(str(folder), "")]
@@ -148,6 +148,8 @@ def walk(folder: Path, *, follow_links: bool) -> list[FileStat]:
             entries = os.scandir(directory)
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
+        if folders is not None:
+            folders.append(directory)
         with entries:
             for entry in entries:
                 relative = f"{prefix}{entry.name}"

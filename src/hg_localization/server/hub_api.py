@@ -14,7 +14,7 @@ another client or ``/health``. A paths-info request names at most
 from __future__ import annotations
 
 import mimetypes
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +39,8 @@ from hg_localization.server.responses import error_response, header_value, hub_e
 from hg_localization.server.routing import ApiRoute, ListRoute, ResolveRoute
 from hg_localization.server.served import ServedFile, ServedRepo, ServedRevision, Source
 
+#: Revisions whose info answer is kept (all are dropped when full: a rebuild costs one request).
+INFO_CACHE_SIZE = 256
 #: The most paths one paths-info request may name; more is a 400 that says so.
 PATHS_INFO_MAX_PATHS = 1000
 PATHS_INFO_TOO_MANY = (
@@ -54,6 +56,11 @@ class HubReadApi:
     source: Source
     tokens: ServerTokens
     tree_page_size: int = 1000
+    #: The info answer of each revision, built once (its README's YAML, every file): keyed by the
+    #: revision object, which the source keeps while the revision is unchanged.
+    _info_bodies: dict[tuple[int, bool], tuple[ServedRevision, bytes]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # --- access (each runs in a worker thread) -------------------------------------------------
     def _guard(self, request: Request, repo: ServedRepo) -> Response | None:
@@ -103,7 +110,14 @@ class HubReadApi:
         if isinstance(opened, Response):
             return opened
         with_blobs = request.query_params.get("blobs", "").lower() == "true"
-        return JSONResponse(repo_info_json(opened, card_data(opened), with_blobs=with_blobs))
+        key = (id(opened), with_blobs)  # a source hands out one object per unchanged revision
+        cached = self._info_bodies.get(key)
+        if cached is None or cached[0] is not opened:
+            body = JSONResponse(repo_info_json(opened, card_data(opened), with_blobs=with_blobs)).body
+            if len(self._info_bodies) >= INFO_CACHE_SIZE:
+                self._info_bodies.clear()
+            cached = self._info_bodies[key] = (opened, bytes(body))
+        return Response(cached[1], media_type="application/json")
 
     # --- GET /api/{type}s/{repo}/commits/{rev} ---------------------------------------------------
     async def commits(self, request: Request, route: ApiRoute) -> Response:

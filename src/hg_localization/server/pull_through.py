@@ -27,10 +27,11 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
@@ -54,6 +55,22 @@ DEFAULT_BRANCH = "main"
 _Key = tuple[RepoType, str, str]
 
 
+class PullMetrics(Protocol):
+    """What a pull-through server counts (``server.metrics.ServerMetrics`` is one)."""
+
+    def hit(self) -> None: ...
+    def miss(self) -> None: ...
+    def upstream_fetch(self, nbytes: int = 0) -> None: ...
+    def upstream_failure(self) -> None: ...
+
+
+class _Uncounted:
+    def hit(self) -> None: ...
+    def miss(self) -> None: ...
+    def upstream_fetch(self, nbytes: int = 0) -> None: ...
+    def upstream_failure(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Known:
     """An upstream listing, and the store folder its files go to."""
@@ -73,12 +90,19 @@ class PullThroughSource:
         policy: RepoPolicy | None = None,
         revalidate: float = DEFAULT_REVALIDATE,
         workers: int = 8,
+        metrics: PullMetrics | None = None,
+        local: Source | None = None,
     ) -> None:
         self.inner = inner
+        #: Where pulled files land first when ``inner`` is the bucket (the staging store): served
+        #: from there until the bucket source sees them (its TTL); None when ``inner`` is the store.
+        self.local = local
+        self._stored: tuple[Source, ...] = (inner,) if local is None else (inner, local)
         self.upstream = upstream
         self.policy = policy or RepoPolicy()
         self.revalidate = revalidate
         self._in_flight = InFlight(workers)
+        self.metrics: PullMetrics = metrics or _Uncounted()
         self._known: dict[tuple[RepoType, str, str], _Known] = {}
         #: Branches that moved upstream: the commit they are served at now.
         self._moved: dict[_Key, str] = {}
@@ -135,18 +159,22 @@ class PullThroughSource:
     ) -> Response | None:
         answer = self._local_answer(revision, served, headers)
         if answer is not None:
+            self.metrics.hit()
             return answer
         known = self._known.get((revision.repo_type, revision.repo_id, revision.commit))
         remote = known.listing.file(served.path) if known is not None else None
         if known is None or remote is None:
             return None
+        self.metrics.miss()
         folder = self._folder_for(known)
         pending = PendingFile(
             served=served,
             partial=self.upstream.partial_path(known.listing, folder, served.path),
             start=lambda: self._in_flight.start(
                 ("file", revision.repo_type, revision.repo_id, revision.commit, served.path),
-                lambda: self.upstream.localize_file(known.listing, folder, served.path),
+                lambda: self._counted(
+                    lambda: self.upstream.localize_file(known.listing, folder, served.path)
+                ),
             ),
             settled=lambda: self._local_answer(revision, served, dict(headers)),
         )
@@ -155,22 +183,39 @@ class PullThroughSource:
     def close(self) -> None:
         self._in_flight.close()
 
+    # --- what the web catalog says of it -------------------------------------------------------
+    @property
+    def upstream_endpoint(self) -> str:
+        """The Hub a repo the store lacks is pulled from."""
+        return self.upstream.endpoint
+
+    def pulls(self, repo_id: str) -> bool:
+        """Whether a download of ``repo_id`` would be pulled from upstream (--allow/--deny)."""
+        return self.policy.allows(repo_id)
+
     # --- the store's side ------------------------------------------------------------------------
     def _inner_at(self, repo_type: RepoType, repo_id: str, revision: str) -> ServedRevision | None:
-        """What the inner source has for ``revision`` (a name or a commit), or None."""
-        try:
-            return self.inner.resolve_in(self.inner.repo(repo_type, repo_id), revision)
-        except (RepoNotFoundError, RevisionNotFoundError):
-            return None
+        """What the inner source (else the staging store) has for ``revision`` (a name or a commit)."""
+        return next((found for _, found in self._stored_at(repo_type, repo_id, revision)), None)
+
+    def _stored_at(
+        self, repo_type: RepoType, repo_id: str, revision: str
+    ) -> Iterator[tuple[Source, ServedRevision]]:
+        for source in self._stored:
+            try:
+                yield source, source.resolve_in(source.repo(repo_type, repo_id), revision)
+            except (RepoNotFoundError, RevisionNotFoundError):
+                continue
 
     def _local_answer(
         self, revision: ServedRevision, served: ServedFile, headers: dict[str, str]
     ) -> Response | None:
-        local = self._inner_at(revision.repo_type, revision.repo_id, revision.commit)
-        found = local.file(served.path) if local is not None else None
-        if local is None or found is None:
-            return None
-        return self.inner.file_response(local, found, headers)
+        """The file from the first source that has it at ``revision``'s commit (None: none has)."""
+        for source, stored in self._stored_at(revision.repo_type, revision.repo_id, revision.commit):
+            found = stored.file(served.path)
+            if found is not None:
+                return source.file_response(stored, found, headers)
+        return None
 
     def _folder_for(self, known: _Known) -> str:
         """The store folder a file of ``known`` goes to: its own, unless that moved to another commit."""
@@ -184,7 +229,20 @@ class PullThroughSource:
     def _pull(self, key: _Key) -> str:
         """Localize ``key``'s card and config from upstream; the commit it is at (NotFound: none)."""
         self.policy.check(key[1])
-        return str(self._in_flight.share(("revision", *key), lambda: self._pull_now(key)))
+        self.metrics.miss()
+        return str(
+            self._in_flight.share(("revision", *key), lambda: self._counted(lambda: self._pull_now(key)))
+        )
+
+    def _counted(self, fetch: Callable[[], Any]) -> Any:
+        """``fetch()``, counted as one upstream fetch (its bytes) or one failure."""
+        try:
+            result = fetch()
+        except BaseException:
+            self.metrics.upstream_failure()
+            raise
+        self.metrics.upstream_fetch(nbytes=getattr(result, "fetched_bytes", 0))
+        return result
 
     def _pull_now(self, key: _Key) -> str:
         repo_type, repo_id, wanted = key
@@ -277,6 +335,7 @@ class PullThroughSource:
             files=(*stored.values(), *extra),
             last_modified=local.last_modified if local is not None else datetime.now(UTC),
             private=listing.private or (local is not None and local.private),
+            localized=local.localized if local is not None else None,
         )
 
     def _moved_view(self, revision: ServedRevision) -> ServedRevision:
@@ -309,5 +368,6 @@ def _with(revision: ServedRevision, **changes: Any) -> ServedRevision:
         "files": revision.files,
         "last_modified": revision.last_modified,
         "private": revision.private,
+        "localized": revision.localized,
     }
     return ServedRevision(**{**fields, **changes})

@@ -58,6 +58,8 @@ from hg_localization.ids import (
 from hg_localization.integrity.hashing import CHUNK_SIZE, hash_chunks
 from hg_localization.server import confine
 from hg_localization.server.file_response import disk_file_response
+from hg_localization.server.folder_signature import check_folder
+from hg_localization.server.served import Localized
 
 # Re-exported: modules written before served.py import them from here.
 from hg_localization.server.served import ServedFile as ServedFile
@@ -86,8 +88,8 @@ class RepoSource:
     """Repos under one root per repo type, as they are on disk at each call.
 
     A loaded revision is cached with a signature of what it was built from (the metadata
-    file's stat for the store; every file's size, mtime and inode for a folder of repos), so
-    a request costs one directory walk, not a rebuild, and a changed file is seen at once.
+    file's stat for the store; every file's size, mtime and inode for a folder of repos, and
+    its folders' stats), so a request costs ``stat`` calls, not a walk or a rebuild.
     """
 
     def __init__(
@@ -254,19 +256,21 @@ class RepoSource:
         manifest_stat = confine.regular_lstat(folder / METADATA_FILENAME)
         if manifest_stat is None and self.manifests_only:  # removed since the repo was listed
             raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
-        listing = None if manifest_stat else confine.walk(folder, follow_links=self.follow_symlinks)
-        signature: object = (
-            (manifest_stat.st_mtime_ns, manifest_stat.st_size, manifest_stat.st_ino)
-            if manifest_stat
-            else listing
-        )
         key = (str(folder), revision, repo.private)
         with self._lock:
             cached = self._revisions.get(key)
-        if cached is not None and cached[0] == signature:
+        signature: object
+        if manifest_stat is None:  # a folder of repos: walked only when its folders changed
+            signature, unchanged = check_folder(cached and cached[0], folder, self.follow_symlinks)
+            listing: list[confine.FileStat] | None = signature.listing
+        else:
+            signature = (manifest_stat.st_mtime_ns, manifest_stat.st_size, manifest_stat.st_ino)
+            listing, unchanged = None, cached is not None and cached[0] == signature
+        if cached is not None and unchanged:
             loaded = cached[1]
         else:
             loaded = self._build(repo, revision, folder, listing)
+        if cached is None or not unchanged or (manifest_stat is None and cached[0] is not signature):
             with self._lock:
                 self._revisions[key] = (signature, loaded)
         if loaded is None:
@@ -314,12 +318,14 @@ class RepoSource:
             commit = manifest.commit
             modified = manifest.fetched_at
             private = repo.private or manifest.private
+            localized: Localized | None = Localized.of(manifest)
         else:
             files = tuple(served for entry in listing if (served := self._served_file(entry, below)))
             commit = _content_commit(files)
             newest = max((entry[3] for entry in listing), default=0)
             modified = datetime.fromtimestamp(newest / 1e9, tz=UTC)
             private = repo.private
+            localized = None
         return ServedRevision(
             repo_type=repo.repo_type,
             repo_id=repo.repo_id,
@@ -328,6 +334,7 @@ class RepoSource:
             files=files,
             last_modified=modified,
             private=private,
+            localized=localized,
         )
 
     def _served_file(self, entry: confine.FileStat, below: Path | None) -> ServedFile | None:

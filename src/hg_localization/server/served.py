@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from starlette.responses import Response
 
 from hg_localization.ids import RepoType
+from hg_localization.store.manifest import RevisionManifest, Selection
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,25 @@ class ServedFile:
 
 
 @dataclass(frozen=True)
+class Localized:
+    """What a revision's localization recorded: the files asked for, published or not, from where.
+
+    Filled by a source that has the record (the store's metadata file, the bucket's metadata
+    object); a folder of repos has none. The catalog shows it (full / filtered / metadata only).
+    """
+
+    selections: tuple[Selection, ...]
+    #: Published to the bucket's public prefix.
+    public: bool
+    #: Where the files came from: ``hub``, ``bucket`` or ``upload``.
+    origin: str
+
+    @classmethod
+    def of(cls, manifest: RevisionManifest) -> Localized:
+        return cls(tuple(manifest.selections), manifest.public, manifest.source)
+
+
+@dataclass(frozen=True)
 class ServedRevision:
     repo_type: RepoType
     repo_id: str
@@ -49,6 +69,8 @@ class ServedRevision:
     private: bool
     #: The card's front matter, when the source read it already (None: read README.md from disk).
     card: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: What its localization recorded (None: the source keeps no record, e.g. a folder of repos).
+    localized: Localized | None = field(default=None, compare=False, repr=False)
     _by_path: dict[str, ServedFile] = field(default_factory=dict, compare=False, repr=False)
     #: Every folder of the revision, sorted: computed once per loaded revision, never per request.
     directories: tuple[str, ...] = field(init=False, default=(), compare=False, repr=False)
@@ -81,6 +103,14 @@ class ServedRepo:
     #: The repo's folder on disk; for the bucket, its key prefix (never opened: no disk source's).
     path: Path
     tags: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ObjectReader(Protocol):
+    """A source whose files have no disk copy (``ServedFile.key``) reads a small one's bytes here."""
+
+    def read_bytes(self, served: ServedFile, limit: int) -> bytes | None:
+        """At most ``limit`` bytes of ``served`` (None: it cannot be read now, or is not as recorded)."""
 
 
 class Source(Protocol):

@@ -260,13 +260,11 @@ class LocalStore:
                 return
             folder = folder.parent
 
-    def adopt(self, stored: StoredRevision, revision: str | None = None) -> StoredRevision:
-        """A complete revision of another scope (or, named ``revision``, another folder) made one of
-        this store's too: its files hard-linked (copied across disks), its metadata file the same
-        but for the revision name. Call under :meth:`lock` of the new revision."""
-        manifest = stored.manifest
-        if revision is not None and revision != manifest.revision:
-            manifest = manifest.model_copy(update={"revision": revision, "ref_kind": None})
+    def adopt(self, stored: StoredRevision, manifest: RevisionManifest | None = None) -> StoredRevision:
+        """A complete revision of another scope made one of this store's too: its files hard-linked
+        (copied across disks), its metadata file the same, or ``manifest`` (some of its files,
+        under another revision name). Call under :meth:`lock` of the revision it becomes."""
+        manifest = manifest or stored.manifest
         staging = self.open_staging(parse_repo_id(manifest.repo_id), manifest.revision)
         for record in manifest.files:
             if not staging.has(record.local_path):

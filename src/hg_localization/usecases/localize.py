@@ -27,22 +27,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from huggingface_hub.utils import filter_repo_objects
-
 from hg_localization.errors import (
     HGLocalizationError,
     IntegrityError,
-    InvalidInputError,
     NotLocalizedError,
     StorageError,
 )
-from hg_localization.hub.client import HubClient, RemoteFile
+from hg_localization.hub.client import HubClient
 from hg_localization.hub.download import FreeSpace, free_bytes
 from hg_localization.ids import RepoId, RepoType, is_commit_sha
 from hg_localization.store.local_store import LocalStore, Staging, StoredRevision
 from hg_localization.store.manifest import RevisionManifest, Selection
+from hg_localization.usecases.file_selection import nothing_to_fetch, patterns_match, select_files, trimmed_to
 from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.revision_fetch import RevisionFetcher
+
+__all__ = ["LocalizeOutcome", "LocalizeRequest", "TeamCache", "localize", "select_files"]
 
 if TYPE_CHECKING:
     from hg_localization.s3.push import PushReport
@@ -200,7 +200,7 @@ def _localize_locked(run: _Run) -> LocalizeOutcome:
         if found is covering:
             return LocalizeOutcome(stored=found, status="already_localized", warnings=run.warnings)
         try:
-            linked = store.adopt(found, request.revision)
+            linked = store.adopt(found, trimmed_to(found.manifest, request))
         except OSError as exc:  # it changed meanwhile: fetch it as if it were not there
             logger.info("Could not link %s into place (%s); fetching it.", found.path, exc)
         else:
@@ -278,8 +278,8 @@ def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | No
             raise
         raise _also_bucket(run, exc) from exc
     wanted, missing = select_files(remote.files, selections, request.metadata_files)
-    if not wanted or not _patterns_match(request.selection, remote.files):
-        raise _nothing_to_fetch(request, missing)
+    if not wanted or not patterns_match(request.selection, remote.files):
+        raise nothing_to_fetch(request.repo_id, request.selection, missing)
 
     fetcher = RevisionFetcher(
         store, hub, remote, staging, run.progress, force=request.force, free_space=run.free_space
@@ -361,47 +361,3 @@ def _merged_selections(request: LocalizeRequest, existing: StoredRevision | None
     if existing is not None and not request.force:
         selections += [s for s in existing.manifest.selections if s not in selections]
     return selections
-
-
-def select_files(
-    files: Sequence[RemoteFile], selections: Sequence[Selection], metadata_files: Sequence[str]
-) -> tuple[list[RemoteFile], list[str]]:
-    """The files the selections ask for, and the metadata files the repo does not have."""
-    by_path = {f.path: f for f in files}
-    chosen: dict[str, RemoteFile] = {p: by_path[p] for p in metadata_files if p in by_path}
-    for selection in selections:
-        if not selection.full:
-            continue
-        matched = filter_repo_objects(
-            list(by_path),
-            allow_patterns=list(selection.include) or None,
-            ignore_patterns=list(selection.exclude) or None,
-        )
-        chosen.update({p: by_path[p] for p in matched})
-    missing = [p for p in metadata_files if p not in by_path]
-    return sorted(chosen.values(), key=lambda f: f.path), missing
-
-
-def _patterns_match(selection: Selection, files: Sequence[RemoteFile]) -> bool:
-    """False when --include/--exclude were given and select no file at all."""
-    if not selection.full or not (selection.include or selection.exclude):
-        return True
-    matched = filter_repo_objects(
-        [f.path for f in files],
-        allow_patterns=list(selection.include) or None,
-        ignore_patterns=list(selection.exclude) or None,
-    )
-    return any(True for _ in matched)
-
-
-def _nothing_to_fetch(request: LocalizeRequest, missing: list[str]) -> HGLocalizationError:
-    if request.selection.full and (request.selection.include or request.selection.exclude):
-        return InvalidInputError(
-            f"No file of '{request.repo_id}' matches the --include/--exclude patterns.",
-            hint="Check the patterns (they match whole repo paths, e.g. '*.safetensors').",
-        )
-    what = " and ".join(missing) or "any file"
-    return InvalidInputError(
-        f"'{request.repo_id}' has no {what}: nothing was localized.",
-        hint="Use --full-model to fetch every file of the repository.",
-    )

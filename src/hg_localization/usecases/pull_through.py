@@ -18,24 +18,31 @@ was told (tree, sha) is what it gets. The upstream token is the server's own
 from __future__ import annotations
 
 import glob
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import RepoDeniedError
 from hg_localization.hub.client import HubClient, RemoteRevision
 from hg_localization.ids import RepoId, RepoType, parse_repo_id
-from hg_localization.store.layout import local_names
-from hg_localization.store.local_store import LocalStore, Staging
+from hg_localization.store.local_store import LocalStore
 from hg_localization.store.manifest import Selection
 from hg_localization.usecases.datasets import DATASET_METADATA_FILES
 from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache, localize
 from hg_localization.usecases.models import MODEL_METADATA_FILES
+from hg_localization.usecases.pull_file import FilePuller
 from hg_localization.usecases.repos import local_store, team_cache
+
+if TYPE_CHECKING:
+    from hg_localization.s3.lease import BucketLeases
+
+logger = logging.getLogger(__name__)
 
 METADATA_FILES: dict[RepoType, tuple[str, ...]] = {
     "model": MODEL_METADATA_FILES,
@@ -115,6 +122,8 @@ class Upstream:
         self._hub = _PinnedHub(endpoint, config.server_upstream_token, timeout=config.download_timeout)
         self._bucket: TeamCache | None = team_cache(config)
         self._stores: dict[RepoType, LocalStore] = {t: local_store(config, t) for t in ("model", "dataset")}
+        self._leases = _bucket_leases(config) if self._bucket is not None else None
+        self._pullers = {t: FilePuller(store, self._hub, self._bucket) for t, store in self._stores.items()}
 
     @property
     def endpoint(self) -> str:
@@ -134,15 +143,37 @@ class Upstream:
         return self._localize(listing, folder, Selection())
 
     def localize_file(self, listing: RemoteRevision, folder: str, path: str) -> LocalizeOutcome:
-        """``path`` of ``listing`` into the store's ``folder``, with what the folder already has."""
-        return self._localize(listing, folder, Selection(full=True, include=(glob.escape(path),)))
+        """``path`` of ``listing`` into the store's ``folder``, with what the folder already has.
+
+        With a bucket, one replica fetches it upstream (it holds the bucket's lease on the file)
+        while the others wait for it to be pushed, then take it from the bucket.
+        """
+        leases = self._leases
+        if leases is None:
+            return self._pull_file(listing, folder, path)
+        from hg_localization.s3.lease import file_in_bucket
+
+        repo_type, repo_id = listing.repo_type, str(listing.repo_id)
+
+        def arrived() -> bool:
+            return file_in_bucket(leases.bucket, repo_type, repo_id, folder, listing.commit, path)
+
+        with leases.held_unless(f"{repo_type}/{repo_id}@{listing.commit}/{path}", arrived) as held:
+            if held:
+                return self._pull_file(listing, folder, path)
+            return self._localize(listing, folder, _only(path))  # pushed by another: the bucket's copy
 
     def partial_path(self, listing: RemoteRevision, folder: str, path: str) -> Path:
         """Where :meth:`localize_file` writes ``path`` while it arrives (``<name>.incomplete``)."""
-        store = self._stores[listing.repo_type]
-        names = local_names(listing.repo_type, [f.path for f in listing.files])
-        staging = Staging(store.layout.staging_dir(listing.repo_id, folder))
-        return staging.partial_path(names.get(path, path))
+        return self._pullers[listing.repo_type].partial_path(listing, folder, path)
+
+    def _pull_file(self, listing: RemoteRevision, folder: str, path: str) -> LocalizeOutcome:
+        """``path`` fetched on its own (several at once) into the folder, else by the full use case."""
+        outcome = self._pullers[listing.repo_type].pull(listing, folder, path)
+        if outcome is None:
+            return self._localize(listing, folder, _only(path))
+        self._warn_unpushed(listing, folder, outcome)
+        return outcome
 
     def _localize(self, listing: RemoteRevision, folder: str, selection: Selection) -> LocalizeOutcome:
         request = LocalizeRequest(
@@ -153,10 +184,34 @@ class Upstream:
             metadata_files=METADATA_FILES[listing.repo_type],
         )
         with self._hub.pinned(folder, listing):
-            return localize(
+            outcome = localize(
                 request,
                 store=self._stores[listing.repo_type],
                 hub=self._hub,
                 bucket=self._bucket,
                 max_workers=self._config.max_workers,
             )
+        self._warn_unpushed(listing, folder, outcome)
+        return outcome
+
+    @staticmethod
+    def _warn_unpushed(listing: RemoteRevision, folder: str, outcome: LocalizeOutcome) -> None:
+        if outcome.upload_error is not None:  # served from here; other replicas go upstream again
+            logger.warning(
+                "Pulled %s '%s' at '%s' but could not push it to the bucket: %s",
+                listing.repo_type, listing.repo_id, folder, outcome.upload_error.message,
+            )  # fmt: skip
+
+
+def _only(path: str) -> Selection:
+    """The selection of one repo file (its name taken literally, not as a pattern)."""
+    return Selection(full=True, include=(glob.escape(path),))
+
+
+def _bucket_leases(config: HGLocalizationConfig) -> BucketLeases | None:
+    """The bucket's leases (one upstream fetch of a file across replicas); None without a bucket."""
+    if not config.s3_bucket_name:
+        return None  # only a public URL: nothing can be written, not even a lease
+    from hg_localization.s3.lease import BucketLeases
+
+    return BucketLeases.from_config(config)

@@ -177,7 +177,8 @@ def _refuse_lfs_pointer(planned: PlannedFile) -> None:
         if handle.read(len(_LFS_POINTER_PREFIX)) == _LFS_POINTER_PREFIX:
             raise InvalidInputError(
                 f"'{planned.path}' is a Git LFS pointer, not the file it points to.",
-                hint="Fetch the real files first: `git lfs pull` (GitHub Actions: checkout with lfs: true).",
+                hint=f"Fetch the real files first: git lfs pull --include '{planned.disk_path.parent}/**' "
+                "(the push-weights workflow does this for its weights_path).",
             )
 
 
