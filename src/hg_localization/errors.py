@@ -24,6 +24,23 @@ talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CL
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def in_chain(exc: BaseException, kinds: type[_E] | tuple[type[_E], ...]) -> _E | None:
+    """The first exception of ``kinds`` in the chain that led to ``exc`` (``exc`` itself, then each
+    ``__cause__`` or else ``__context__``, every one once), or None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
 
 class HGLocalizationError(Exception):
     """Root of every error this package raises on purpose."""

@@ -37,7 +37,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hg_localization.ids import RepoType
-from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_api import PATHS_INFO_MAX_PATHS
@@ -49,7 +48,8 @@ from hg_localization.store.manifest import FileRecord, RevisionManifest, Selecti
 
 from helpers.cli import run
 from helpers.servers import run_server
-from helpers.weights_fixtures import WRITE_TOKEN, WeightsHub, folder_files
+from helpers.stored import file_record
+from helpers.weights_fixtures import WRITE_TOKEN, WeightsHub, folder_files, write_folder
 
 SECRET = b"TOP-SECRET: outside the served folder"
 CONFIG = b'{"hidden_size": 8}\n'
@@ -132,16 +132,8 @@ def call(
 
 def write_stored(folder: Path, repo_id: str, revision: str, files: dict[str, bytes]) -> None:
     """A store revision folder: the files and a metadata file that lists them."""
-    records = []
-    for path, data in files.items():
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        records.append(
-            FileRecord(
-                path=path, local_path=path, size=len(data), sha256=digest, git_sha1=git_blob_sha1(data)
-            )
-        )
+    write_folder(folder, files)
+    records = [file_record(path, data) for path, data in files.items()]
     commit = hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()
     manifest = RevisionManifest(
         repo_id=repo_id,

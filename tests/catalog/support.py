@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from hg_localization.ids import parse_repo_id, revision_folder
-from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.server.auth import ServerTokens
 from hg_localization.store.layout import METADATA_FILENAME
-from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
+from hg_localization.store.manifest import RevisionManifest, Selection
 
 from helpers.servers import PRIVATE_TOKEN
+from helpers.stored import file_record
+from helpers.weights_fixtures import write_folder
 
 TOKENS = ServerTokens(read=frozenset({PRIVATE_TOKEN}))
 AUTH = {"Authorization": f"Bearer {PRIVATE_TOKEN}"}
@@ -54,16 +55,8 @@ def write_stored(
 ) -> Path:
     """One revision in the store's layout (``<base>/<ns>/<name>/<rev>/`` and its metadata file)."""
     folder = base.joinpath(*parse_repo_id(repo_id).folder_parts, revision_folder(revision))
-    records = []
-    for path, data in files.items():
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_bytes(data)
-        sha256 = hashlib.sha256(data).hexdigest()
-        records.append(
-            FileRecord(
-                path=path, local_path=path, size=len(data), sha256=sha256, git_sha1=git_blob_sha1(data)
-            )
-        )
+    write_folder(folder, files)
+    records = [file_record(path, data) for path, data in files.items()]
     manifest = RevisionManifest(
         repo_id=repo_id,
         repo_type="model",

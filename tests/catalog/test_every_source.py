@@ -26,17 +26,17 @@ from hg_localization.catalog import Catalog, SourceCatalog
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.demo.sample_repos import SampleRepos
 from hg_localization.ids import RepoId, RepoType, parse_repo_id
-from hg_localization.integrity.hashing import git_blob_sha1
 from hg_localization.s3.serving import MetadataObject, ServingBucket
 from hg_localization.server.app import create_app
 from hg_localization.server.bucket_source import BucketSource
 from hg_localization.server.pull_through import PullThroughSource
 from hg_localization.server.repo_source import RepoSource
 from hg_localization.store.layout import StoreLayout
-from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
+from hg_localization.store.manifest import RevisionManifest, Selection
 from hg_localization.usecases.pull_through import RepoPolicy, Upstream
 
 from helpers.servers import BackgroundServer, run_server
+from helpers.stored import file_record
 
 CONFIG = b'{"model_type": "bert", "hidden_size": 8}'
 
@@ -59,15 +59,9 @@ class MemoryBucket:
     def put(
         self, repo_id: str, files: dict[str, bytes], *, selections: list[Selection], **fields: Any
     ) -> None:
-        records = []
         for path, data in files.items():
             self.objects[self.object_key("model", parse_repo_id(repo_id), "main", path)] = data
-            sha256 = hashlib.sha256(data).hexdigest()
-            records.append(
-                FileRecord(
-                    path=path, local_path=path, size=len(data), sha256=sha256, git_sha1=git_blob_sha1(data)
-                )
-            )
+        records = [file_record(path, data) for path, data in files.items()]
         manifest = RevisionManifest(
             repo_id=repo_id,
             repo_type="model",

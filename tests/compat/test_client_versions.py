@@ -87,7 +87,11 @@ print(json.dumps(results))
 """
 
 
-@pytest.fixture(scope="module", params=INTERPRETERS, ids=lambda p: "current" if p == sys.executable else Path(p).parent.parent.name)
+def _client_id(python: str) -> str:
+    return "current" if python == sys.executable else Path(python).parent.parent.name
+
+
+@pytest.fixture(scope="module", params=INTERPRETERS, ids=_client_id)
 def client_results(
     request: pytest.FixtureRequest, hub_server: HubServer, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:

@@ -17,6 +17,18 @@ from hg_localization.usecases.models import model_store
 ONE_FILE_MODEL = "hgloc-test/big-model"
 
 
+def file_record(path: str, data: bytes, *, lfs: bool = False) -> FileRecord:
+    """The metadata record of one stored file holding ``data`` (kept at its own path)."""
+    return FileRecord(
+        path=path,
+        local_path=path,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        git_sha1=git_blob_sha1(data),
+        lfs=lfs,
+    )
+
+
 def stored_files(folder: Path) -> dict[str, bytes]:
     """Every file of a stored revision, by path, without its metadata file."""
     return {
@@ -46,14 +58,7 @@ def publish_one_file(
     staging = store.open_staging(repo_id, revision)
     staging.path.mkdir(parents=True, exist_ok=True)
     staging.final_path("model.safetensors").write_bytes(data)
-    record = FileRecord(
-        path="model.safetensors",
-        local_path="model.safetensors",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        git_sha1=git_blob_sha1(data),
-        lfs=True,
-    )
+    record = file_record("model.safetensors", data, lfs=True)
     manifest = RevisionManifest(
         repo_id=ONE_FILE_MODEL,
         repo_type="model",

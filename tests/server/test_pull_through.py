@@ -6,6 +6,7 @@ record what it is asked), or the tests' hostile Hub; the clients are unmodified 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -186,6 +187,58 @@ def test_eight_clients_asking_for_the_same_missing_file_cause_one_upstream_fetch
     assert not errors
     assert len(got) == 8 and all(body == weights for body in got)
     assert upstream.recorder.file_gets("model.safetensors") == 1
+
+
+@dataclass
+class Gate:
+    """Holds every upstream GET of ``name`` until ``opened`` is set (then passes it on)."""
+
+    app: Any
+    name: str
+    opened: threading.Event = field(default_factory=threading.Event)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].endswith(f"/{self.name}"):
+            while not self.opened.is_set():
+                await asyncio.sleep(0.02)
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.slow
+def test_a_file_of_a_revision_is_fetched_while_another_of_it_still_is(
+    upstream: Upstreamed, tmp_path: Path
+) -> None:
+    config = store_config(tmp_path)
+    weights = (upstream.repos / "models/acme/big-model/main/model.safetensors").read_bytes()
+    (upstream.repos / "models/acme/big-model/main/tokenizer.json").write_text('{"version": "1.0"}\n')
+    gate = Gate(upstream.recorder.app, "model.safetensors")
+    upstream.recorder.app = gate  # the big file's fetch waits, holding whatever it holds
+    big: list[bytes] = []
+    with pull_through(config, upstream.url) as url:
+        commit = HfApi(endpoint=url).model_info(BIG).sha
+
+        def fetch_big() -> None:
+            path = hf_hub_download(
+                BIG, "model.safetensors", revision=commit, endpoint=url, cache_dir=str(tmp_path / "a")
+            )
+            big.append(Path(path).read_bytes())
+
+        thread = threading.Thread(target=fetch_big)
+        thread.start()
+        try:
+            while upstream.recorder.file_gets("model.safetensors") == 0 and thread.is_alive():
+                threading.Event().wait(0.05)
+            small = hf_hub_download(
+                BIG, "tokenizer.json", revision=commit, endpoint=url, cache_dir=str(tmp_path / "b")
+            )  # before the fix: waited for the big file's fetch (the revision's lock), then timed out
+            assert Path(small).read_text() == '{"version": "1.0"}\n'
+            assert "model.safetensors" not in stored_files(config)  # still being fetched
+        finally:
+            gate.opened.set()
+            thread.join()
+    assert big == [weights]
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(stored_files(config))
+    assert not [p for p in config.models_store_path.rglob("*") if ".pull" in p.name and p.is_dir()]
 
 
 @pytest.mark.slow

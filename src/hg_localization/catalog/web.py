@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from hg_localization._version import __version__
 from hg_localization.catalog import paths
 from hg_localization.server.hub_json import iso
+from hg_localization.sizes import human_size
 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "server"
 TEMPLATES_DIR = SERVER_DIR / "templates"
@@ -40,15 +41,6 @@ SECURITY_HEADERS = {
 }
 #: Pages depend on the visitor's token: never kept by a shared cache.
 PAGE_CACHE = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
 
 
 def short_date(moment: datetime) -> str:

@@ -24,7 +24,7 @@ from hg_localization.cli.context import State
 from hg_localization.cli.help import GroupedCommands, assign_panels
 from hg_localization.cli.output import Output
 from hg_localization.config import check_environment
-from hg_localization.errors import HGLocalizationError, LocalFileError
+from hg_localization.errors import HGLocalizationError, LocalFileError, in_chain
 from hg_localization.redact import install_log_redaction
 
 app = typer.Typer(
@@ -167,14 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _caused_by_ctrl_c(exc: BaseException) -> bool:
     """True when a KeyboardInterrupt is in the chain of exceptions that led to ``exc``."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return in_chain(exc, KeyboardInterrupt) is not None
 
 
 _GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"})

@@ -8,12 +8,12 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import human_size
 from hg_localization.collections.bundle.export import ExportReport, export_bundle
 from hg_localization.collections.bundle.importing import ImportReport, import_bundle
 from hg_localization.collections.manifest import load_manifest
 from hg_localization.errors import StorageError
 from hg_localization.ids import is_commit_sha
+from hg_localization.sizes import human_size
 
 bundle_app = typer.Typer(
     name="bundle",

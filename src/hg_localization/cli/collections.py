@@ -16,7 +16,6 @@ import typer
 from hg_localization.cli.bundles import register_bundles, shown_revision
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import human_size
 from hg_localization.collections.manifest import load_manifest
 from hg_localization.collections.plan import PlannedEntry, plan_collections
 from hg_localization.collections.status import collection_state, collection_summary
@@ -30,6 +29,7 @@ from hg_localization.collections.sync import (
     sync_collections,
 )
 from hg_localization.errors import HGLocalizationError
+from hg_localization.sizes import human_size
 
 FILE = typer.Option(None, "--file", "-f", help="The manifest (default: ./hg-localization.yaml).")
 COLLECTION = typer.Option(

@@ -21,8 +21,8 @@ from hg_localization.cli.repo_commands import (
     localize_and_report,
     show_local_repos,
 )
-from hg_localization.cli.reporting import human_size
 from hg_localization.cli.s3 import register_bucket_commands
+from hg_localization.sizes import human_size
 from hg_localization.usecases import datasets
 
 

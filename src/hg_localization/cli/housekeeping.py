@@ -12,10 +12,11 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import count, human_size
+from hg_localization.cli.reporting import count
 from hg_localization.errors import ConfirmationRequiredError
 from hg_localization.ids import RepoType
 from hg_localization.s3.withdraw import Withdrawn
+from hg_localization.sizes import human_size
 from hg_localization.usecases import housekeeping
 
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts, CI).")

@@ -14,10 +14,11 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import human_size, report_localization
+from hg_localization.cli.reporting import report_localization
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError
 from hg_localization.ids import RepoType
+from hg_localization.sizes import human_size
 from hg_localization.usecases.localize import LocalizeOutcome
 from hg_localization.usecases.progress import ProgressListener
 

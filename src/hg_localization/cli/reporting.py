@@ -6,19 +6,11 @@ from typing import TYPE_CHECKING
 
 from hg_localization.cli.output import Output
 from hg_localization.errors import StorageError
+from hg_localization.sizes import human_size
 from hg_localization.usecases.localize import LocalizeOutcome
 
 if TYPE_CHECKING:
     from hg_localization.s3.push import PushReport
-
-
-def human_size(n_bytes: int) -> str:
-    size = float(n_bytes)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n_bytes} B"  # pragma: no cover
 
 
 def count(n: int, thing: str, plural: str | None = None) -> str:

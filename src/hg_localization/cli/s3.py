@@ -11,11 +11,12 @@ import typer
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
 from hg_localization.cli.repo_commands import ALLOW_PRIVATE_PUBLIC
-from hg_localization.cli.reporting import human_size, report_push
+from hg_localization.cli.reporting import report_push
 from hg_localization.errors import AuthenticationError, StorageError
 from hg_localization.ids import RepoType
 from hg_localization.s3.catalog import IndexEntry
 from hg_localization.s3.keys import public_index_name
+from hg_localization.sizes import human_size
 from hg_localization.usecases import s3_sync
 
 #: An id to show in each repo type's help.

@@ -16,9 +16,10 @@ import typer
 
 from hg_localization.cli.context import output_for, state
 from hg_localization.cli.output import Output
-from hg_localization.cli.reporting import count, human_size
+from hg_localization.cli.reporting import count
 from hg_localization.errors import ConfirmationRequiredError
 from hg_localization.redact import url_without_userinfo
+from hg_localization.sizes import human_size
 from hg_localization.usecases import weights, weights_upload
 
 _REPO_ID_HELP = "The weights repo (default: HGLOC_WEIGHTS_REPO_ID, else MASSIVEMAGNETICS/SongBloom-weights)."

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hg_localization.collections.manifest import LOCK_FILENAME, CollectionsManifest, Entry
+from hg_localization.collections.manifest import LOCK_FILENAME, CollectionsManifest, Entry, read_capped
 from hg_localization.collections.selection import select_stored
-from hg_localization.errors import HGLocalizationError, InvalidInputError, NotFoundError
+from hg_localization.errors import HGLocalizationError, InvalidInputError
 from hg_localization.ids import RepoType, is_commit_sha, parse_repo_id, validate_repo_path, validate_revision
 from hg_localization.store.atomic import atomic_write_text
 from hg_localization.store.local_store import StoredRevision
@@ -147,18 +147,13 @@ def _check(lock: LockFile) -> None:
 
 def read_lock(path: Path) -> LockFile:
     """The lock at ``path``; NotFoundError (saying how to write one) when there is none."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_LOCK_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise NotFoundError(
-            f"There is no lock file at {path}.",
-            hint=f"Write one with: hg-localization lock (it is {LOCK_FILENAME}, beside the manifest).",
-        ) from None
-    except OSError as exc:
-        raise InvalidInputError(f"The lock file {path} cannot be read: {exc.strerror or exc}.") from None
-    if len(data) > MAX_LOCK_BYTES:
-        raise InvalidInputError(f"The lock file {path} is larger than {MAX_LOCK_BYTES} bytes.")
+    data = read_capped(
+        path,
+        MAX_LOCK_BYTES,
+        what="lock file",
+        missing="lock file",
+        hint=f"Write one with: hg-localization lock (it is {LOCK_FILENAME}, beside the manifest).",
+    )
     return LockFile.from_text(data, where=str(path))
 
 

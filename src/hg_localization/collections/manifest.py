@@ -132,21 +132,34 @@ class CollectionsManifest:
         return [self.collection(name) for name in dict.fromkeys(names)]
 
 
+def read_capped(path: Path, limit: int, *, what: str, missing: str, hint: str) -> bytes:
+    """The bytes of a file a person wrote (the manifest, its lock), at most ``limit`` of them.
+
+    NotFoundError ("There is no {missing} at …", with ``hint``) when there is none; otherwise
+    InvalidInputError naming it as "The {what} …" when it cannot be read or is larger.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFoundError(f"There is no {missing} at {path}.", hint=hint) from None
+    except OSError as exc:
+        raise InvalidInputError(f"The {what} {path} cannot be read: {exc.strerror or exc}.") from None
+    if len(data) > limit:
+        raise InvalidInputError(f"The {what} {path} is larger than {limit} bytes.")
+    return data
+
+
 def load_manifest(path: Path | None = None) -> CollectionsManifest:
     """The manifest at ``path``, or ``hg-localization.yaml`` in the working directory, checked."""
     path = path if path is not None else Path.cwd() / MANIFEST_FILENAME
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_MANIFEST_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise NotFoundError(
-            f"There is no collections manifest at {path}.",
-            hint=f"Write a {MANIFEST_FILENAME} (see docs/collections.md), or pass --file PATH.",
-        ) from None
-    except OSError as exc:
-        raise InvalidInputError(f"The manifest {path} cannot be read: {exc.strerror or exc}.") from None
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise InvalidInputError(f"The manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes.")
+    data = read_capped(
+        path,
+        MAX_MANIFEST_BYTES,
+        what="manifest",
+        missing="collections manifest",
+        hint=f"Write a {MANIFEST_FILENAME} (see docs/collections.md), or pass --file PATH.",
+    )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -28,7 +28,7 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from hg_localization.errors import HGLocalizationError, StorageError
+from hg_localization.errors import HGLocalizationError, StorageError, in_chain
 from hg_localization.s3.client import BucketLocation
 
 
@@ -140,24 +140,16 @@ def _from_client_error(exc: ClientError, location: BucketLocation, action: str) 
 
 def _client_error_in(exc: BaseException) -> ClientError | None:
     """The ClientError behind ``exc`` (s3transfer and boto3 wrap them), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ClientError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return in_chain(exc, ClientError)
+
+
+#: HTTPClientError: the connection closed or timed out mid-request.
+_CONNECTION_ERRORS = (BotoConnectionError, HTTPClientError, ConnectionError, TimeoutError)
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, (BotoConnectionError, HTTPClientError, ConnectionError, TimeoutError)):
-            return True  # HTTPClientError: the connection closed or timed out mid-request
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
+    if in_chain(exc, _CONNECTION_ERRORS) is not None:
+        return True
     return isinstance(exc, s3transfer.exceptions.RetriesExceededError)
 
 

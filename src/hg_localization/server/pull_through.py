@@ -9,11 +9,16 @@ It wraps the server's own source (the store's, or the bucket's) and answers as i
       ▼
     a file not in the store                  ─▶ fetched when first asked for, streamed while it
                                                  arrives (:mod:`.pull_stream`); one fetch per file
-                                                 in this process, the store's lock across processes
+                                                 in this process, the store's lock across processes,
+                                                 the bucket's lease across replicas
     a branch last checked --revalidate s ago ─▶ one request upstream: moved? its new commit is
                                                  localized (card and config) and served; upstream
                                                  down: what is there is served, with a warning
     a commit id                              ─▶ never asked again
+
+Over the bucket (``serve --source bucket --upstream``), ``inner`` is the bucket and ``local`` the
+store a miss is staged in: it is pushed to the bucket before its fetch counts as done, and served
+from the store until the bucket source sees it (its TTL), so no other replica needs this disk.
 
 Listings live in memory (per commit: they never change); after a restart the first request
 for a revision reads its listing again, and without upstream only the store's files are served.

@@ -243,15 +243,16 @@ class LocalStore:
     def abandon(self, staging: Staging) -> None:
         """Drop a staging folder and whatever it had."""
         remove_tree(staging.path)
-        self._prune_empty_parents(staging.path.parent)
+        self.prune_empty_parents(staging.path.parent)
 
     def tidy(self, staging: Staging) -> None:
         """After a failure: drop the staging folder if nothing in it is worth resuming."""
         if staging.path.is_dir() and not any(p.is_file() for p in staging.path.rglob("*")):
             remove_tree(staging.path)
-        self._prune_empty_parents(staging.path.parent)
+        self.prune_empty_parents(staging.path.parent)
 
-    def _prune_empty_parents(self, folder: Path) -> None:
+    def prune_empty_parents(self, folder: Path) -> None:
+        """Remove ``folder`` and each parent up to (not including) the store's base while empty."""
         base = self.layout.base
         while folder != base and base in folder.parents:
             try:

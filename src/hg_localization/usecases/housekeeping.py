@@ -106,7 +106,7 @@ def remove_local(config: HGLocalizationConfig, repo_type: RepoType, removals: li
         with store.lock(repo_id, removal.revision):
             if store.remove(repo_id, removal.revision):
                 freed += removal.size
-        _prune_empty_parents(store, store.layout.repo_dir(repo_id))
+        store.prune_empty_parents(store.layout.repo_dir(repo_id))
     return freed
 
 
@@ -123,16 +123,6 @@ def mark_private_locally(
                 atomic_write_text(current.path / METADATA_FILENAME, updated.to_json())
                 changed += 1
     return changed
-
-
-def _prune_empty_parents(store: LocalStore, folder: Path) -> None:
-    base = store.layout.base
-    while folder != base and base in folder.parents:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
 
 
 # --- pruning --------------------------------------------------------------------------------------

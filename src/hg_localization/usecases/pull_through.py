@@ -9,6 +9,11 @@ the bucket when one is configured, under the store's per-revision lock)::
     localize_metadata(listing, folder)   the card and config only (a metadata request)
     localize_file(listing, folder, path) one more file; the store keeps the union of what was asked
 
+A file is fetched on its own (:mod:`.pull_file`: several of one revision at once, the revision's
+lock held only to publish), by the full use case when the folder is not yet at the listing's
+commit. With a bucket, one replica fetches a file upstream while holding the bucket's lease on it
+(:mod:`hg_localization.s3.lease`); the others wait for it to be pushed and take the bucket's copy.
+
 Both localizations are *pinned* to the listing they are given: the store's folder is filled at
 the commit that listing names, even when the branch moved upstream meanwhile, so what a client
 was told (tree, sha) is what it gets. The upstream token is the server's own
