@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--small-kib", type=int, default=16, help="size of each small file in KiB (16)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions per variant (3)")
     parser.add_argument("--workers", type=int, default=8, help="HGLOC_MAX_WORKERS (8, the default)")
+    parser.add_argument(
+        "--variants",
+        help="comma-separated variants to run (default: all), e.g. 'hgloc download-model,curl sequential'",
+    )
+    parser.add_argument(
+        "--label", default="", help="added to the section title (run_all runs this script twice)"
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     return parser
 
@@ -83,6 +90,12 @@ def run_bench(args: argparse.Namespace) -> Section:
         )
         with hgloc_server(repos, work, REPO_ID) as url:
             variants = _Variants(work, url, paths, total, args.workers, repos / "models" / REPO_ID / "main")
+            if args.variants:
+                wanted = [v.strip() for v in args.variants.split(",")]
+                unknown = set(wanted) - set(variants.order)
+                if unknown:
+                    raise SystemExit(f"unknown variants: {sorted(unknown)}")
+                variants.order = [name for name in variants.order if name in wanted]
             times: dict[str, list[float]] = {name: [] for name in variants.order}
             for _ in range(args.repeats):
                 for name in variants.order:
@@ -94,7 +107,7 @@ def run_bench(args: argparse.Namespace) -> Section:
         for name, runs in times.items()
     ]
     section = Section(
-        title="Download a whole repo from 127.0.0.1",
+        title=f"Download a whole repo from 127.0.0.1{' (' + args.label + ')' if args.label else ''}",
         params={
             "files": len(paths),
             "large": f"{args.large_files}x{args.large_mib}MiB",
@@ -216,7 +229,7 @@ class _Variants:
         expected_message = {
             "hgloc download-model": "Localized model",
             "hgloc re-run (no-op)": "is already localized",
-            "hgloc update (1 file changed)": ": 1 files downloaded",
+            "hgloc update (1 file changed)": ": 1 file",
         }.get(name)
         if expected_message is not None and expected_message not in self.last_message:
             raise RuntimeError(f"{name}: expected '{expected_message}' in: {self.last_message}")

@@ -148,7 +148,7 @@ def bucket_rows(store_env: dict[str, str], work: Path, args: argparse.Namespace)
         return []
     with seaweed(work) as s3env:
         env = {**store_env, **s3env}
-        run_full([HGLOC, "push-model", REPO_ID], env=env, cwd=work)
+        run_full([HGLOC, "sync-local-model-to-s3", REPO_ID], env=env, cwd=work)
         with hgloc_serve(["--source", "bucket"], env, work, args.workers) as url:
             return load_routes(url, "bucket", args)
 

@@ -15,18 +15,95 @@ from pathlib import Path
 from typing import Any
 
 import bench_download
+import bench_goals
 import bench_hashing
 import bench_pull_through
 import bench_rps
+import bench_s3
 import bench_server
 from _common import RESULTS_DIR, Section, format_section, machine_info, write_json
+from goal_table import format_goals, goal_rows
+
+ALL = ["download", "many", "onegig", "hashing", "server", "pull", "rps", "goals", "s3"]
+#: Arguments of the default (full) run, where a script's own defaults are not the goal's sizes.
+FULL_ARGS = {
+    "many": [
+        "--large-files",
+        "0",
+        "--small-files",
+        "298",
+        "--small-kib",
+        "4",
+        "--label",
+        "300 small files",
+        "--variants",
+        "hgloc download-model,snapshot_download",
+    ],
+    "onegig": [
+        "--large-files",
+        "1",
+        "--large-mib",
+        "1024",
+        "--small-files",
+        "0",
+        "--label",
+        "1 GiB",
+        "--variants",
+        "hgloc download-model,curl sequential",
+    ],
+    "pull": ["--mib", "1024"],
+}
 
 QUICK_ARGS = {
     "download": ["--large-mib", "16", "--small-files", "10", "--repeats", "1"],
     "hashing": ["--mib", "128", "--repeats", "1"],
     "server": ["--mib", "64", "--many-files", "200", "--repeats", "1", "--heads", "50"],
     "pull": ["--mib", "32", "--repeats", "1"],
-    "rps": ["--files", "50", "--requests", "500", "--no-bucket"],
+    "rps": ["--files", "50", "--requests", "500"],
+    "many": [
+        "--large-files",
+        "0",
+        "--small-files",
+        "48",
+        "--small-kib",
+        "4",
+        "--label",
+        "300 small files",
+        "--variants",
+        "hgloc download-model,snapshot_download",
+        "--repeats",
+        "1",
+    ],
+    "onegig": [
+        "--large-files",
+        "1",
+        "--large-mib",
+        "64",
+        "--small-files",
+        "0",
+        "--label",
+        "1 GiB",
+        "--variants",
+        "hgloc download-model,curl sequential",
+        "--repeats",
+        "1",
+    ],
+    "goals": [
+        "--models",
+        "100",
+        "1000",
+        "--big-mib",
+        "64",
+        "--concurrent",
+        "8",
+        "--warm-files",
+        "200",
+        "--verify-mib",
+        "256",
+        "--repeats",
+        "1",
+    ],
+    "s3": ["--large-mib", "32", "--small-files", "50"],
 }
 
 
@@ -86,20 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=["download", "hashing", "server", "pull", "rps"],
+        choices=ALL,
         action="append",
         help="run only these (repeatable)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file")
     args = parser.parse_args(argv)
-    selected = args.only or ["download", "hashing", "server", "pull", "rps"]
+    selected = args.only or ALL
     started = time.perf_counter()
     sections: list[Section] = []
     machine = machine_info()
     for name in selected:
-        extra = QUICK_ARGS[name] if args.quick else []
+        extra = QUICK_ARGS[name] if args.quick else FULL_ARGS.get(name, [])
         print(f"-- running {name} {' '.join(extra)}".rstrip(), file=sys.stderr, flush=True)
-        if name == "download":
+        if name in ("download", "many", "onegig"):
             sections.append(bench_download.run_bench(bench_download.build_parser().parse_args(extra)))
         elif name == "hashing":
             sections.append(bench_hashing.run_bench(bench_hashing.build_parser().parse_args(extra)))
@@ -107,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(bench_pull_through.run_bench(bench_pull_through.build_parser().parse_args(extra)))
         elif name == "rps":
             sections.append(bench_rps.measure(bench_rps.build_parser().parse_args(extra)))
+        elif name == "goals":
+            sections += bench_goals.run_bench(bench_goals.build_parser().parse_args(extra))
+        elif name == "s3":
+            sections.append(bench_s3.run_bench(bench_s3.build_parser().parse_args(extra)))
         else:
             sections += bench_server.run_bench(bench_server.build_parser().parse_args(extra))
     elapsed = time.perf_counter() - started
@@ -122,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(k) for k in ratios)
     for key, value in ratios.items():
         print(f"{key.ljust(width)}  {'-' if value is None else f'{value:.2f}'}")
+    goals = goal_rows(sections)
+    print("\n== Goals (issue 'Speed') ==")
+    print(format_goals(goals))
     print(f"\n(total {elapsed:.0f}s)")
     payload: dict[str, Any] = {
         "machine": machine,
@@ -129,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(elapsed, 1),
         "sections": [s.as_dict() for s in sections],
         "key_ratios": {k: None if v is None else round(v, 3) for k, v in ratios.items()},
+        "goals": goals,
     }
     write_json(args.out, payload)
     print(f"results written to {args.out}")

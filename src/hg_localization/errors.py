@@ -6,20 +6,36 @@ talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CL
 
 ::
 
-    HGLocalizationError
-     ├── InvalidInputError (ValueError)       bad id, revision, path, pattern, option combination
-     ├── NotFoundError (LookupError)
+    HGLocalizationError                                        exit code
+     ├── InvalidInputError (ValueError)       bad id, revision, path, pattern, option combination   2
+     ├── NotFoundError (LookupError)                                                                  4
      │    ├── RepoNotFoundError               no such repo (or no access to it)
      │    ├── RevisionNotFoundError           the repo exists, the revision does not
      │    ├── EntryNotFoundError              the revision exists, the file does not
      │    └── NotLocalizedError               nothing in the local store for this id/revision
-     ├── AuthenticationError (PermissionError) private or gated repo, missing or bad token
+     │         └── DamagedRevisionError       store/damaged.py: the copy's metadata file is damaged
+     ├── AuthenticationError (PermissionError) private or gated repo, missing or bad token           3
      │    └── RepoDeniedError                 a server's --allow/--deny lists refuse the repo
-     ├── IntegrityError                       a checksum did not match
-     ├── UpstreamError (ConnectionError)      the Hub could not be reached or answered badly
-     ├── StorageError (OSError)               the bucket could not be reached or refused
-     ├── LocalFileError (OSError)             a local file or folder could not be read or written
-     └── ConfirmationRequiredError            an action needs a yes the user did not give
+     ├── IntegrityError                       a checksum did not match                              5
+     │    ├── ChecksumsFileError              integrity/checksums.py: checksums.txt is malformed
+     │    ├── MissingFilesError               integrity/checksums.py: files it lists are missing
+     │    └── ChecksumMismatchError           integrity/checksums.py: files differ from it
+     ├── UpstreamError (ConnectionError)      the Hub could not be reached or answered badly        6
+     ├── StorageError (OSError)               the bucket could not be reached or refused            7
+     │    ├── BucketUnreachableError          s3/errors.py: no answer from the endpoint
+     │    ├── WriteConflictError              s3/bucket.py: a conditional write lost a race
+     │    ├── NewerInBucketError              s3/sync.py: the bucket's branch is ahead of the store's
+     │    └── ObjectChangedError              s3/serving.py: an object is not what its metadata says
+     ├── LocalFileError (OSError)             a local file or folder could not be read or written   8
+     │    └── UnreadableSourceError           s3/transfers.py: a file to upload cannot be read
+     ├── ConfirmationRequiredError            an action needs a yes the user did not give           2
+     ├── RepoExistsError                      server/repo_writer.py: create_repo of an existing repo (409)
+     ├── CommitConflictError                  server/repo_writer.py: the commit's parent moved (409)
+     └── RefExistsError                       server/ref_writer.py: the tag or branch exists (409)
+
+A server answers these in the Hub's dialect (``server/responses.py``); the CLI prints the message
+and the hint and exits with the code on the right (``cli/app.py``), the Python API returns
+``(False, message)``.
 """
 
 from __future__ import annotations

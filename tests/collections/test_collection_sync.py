@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
+from hg_localization.collections import sync
 from hg_localization.collections.manifest import load_manifest
 from hg_localization.collections.sync import sync_collections
 from hg_localization.config import HGLocalizationConfig
@@ -163,3 +164,14 @@ def test_only_the_named_collections_are_synced(
 
     code, _, err = run(capsys, "sync", "-c", "c")
     assert code == 4 and "no collection 'c'" in err
+
+
+def test_a_bug_in_one_entry_reaches_the_caller_instead_of_becoming_a_failed_entry(
+    config: HGLocalizationConfig, issue_manifest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> NoReturn:
+        raise RuntimeError("a bug, not a failure the user can fix")
+
+    monkeypatch.setattr(sync, "_localize", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        sync_collections(config, load_manifest(issue_manifest), jobs=2)

@@ -12,7 +12,6 @@ file the lock lists must have the locked sha256.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ from hg_localization.usecases.localize import LocalizeOutcome
 from hg_localization.usecases.models import localize_model
 from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.repos import check_make_public
-
-logger = logging.getLogger(__name__)
 
 SyncStatus = Literal["fetched", "reused", "from bucket", "failed"]
 DEFAULT_JOBS = 4
@@ -177,7 +174,9 @@ def lock_collections(
 
 
 def sync_one(config: HGLocalizationConfig, job: SyncJob, progress: ProgressListener) -> EntryResult:
-    """One entry, localized; every failure becomes a failed result (nothing propagates but Ctrl-C)."""
+    """One entry, localized; every failure the user can fix becomes a failed result. Anything else
+    is a bug: it propagates (cancelling the entries not started) to the one "Unexpected error"
+    presenter, like Ctrl-C."""
     try:
         revision = job.entry.revision
         prefix = f"{job.entry.repo_id}@{revision[:12] if is_commit_sha(revision) else revision}"
@@ -186,11 +185,6 @@ def sync_one(config: HGLocalizationConfig, job: SyncJob, progress: ProgressListe
         return EntryResult(job, "failed", error=exc)
     except OSError as exc:
         return EntryResult(job, "failed", error=LocalFileError.from_os_error(exc, action="read or write"))
-    except Exception as exc:  # one entry's bug must not stop the others
-        logger.debug("Unexpected error for %s", job.entry.label, exc_info=True)
-        return EntryResult(
-            job, "failed", error=HGLocalizationError(f"Unexpected error: {type(exc).__name__}: {exc}")
-        )
     return EntryResult(job, _STATUS.get(outcome.status, "fetched"), outcome=outcome)
 
 

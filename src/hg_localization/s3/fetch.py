@@ -25,9 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from huggingface_hub.utils import filter_repo_objects
-
 from hg_localization.errors import IntegrityError
+from hg_localization.hub.patterns import matching
 from hg_localization.ids import RepoId, RepoType
 from hg_localization.integrity.hashing import hash_file
 from hg_localization.s3.bucket import Bucket, DownloadItem
@@ -142,11 +141,7 @@ def select_records(
     chosen = {f.path: f for f in manifest.files if f.path in metadata_files}
     if selection.full:
         by_path = {f.path: f for f in manifest.files}
-        matched = filter_repo_objects(
-            list(by_path),
-            allow_patterns=list(selection.include) or None,
-            ignore_patterns=list(selection.exclude) or None,
-        )
+        matched = matching(by_path, selection.include, selection.exclude)
         chosen.update({p: by_path[p] for p in matched})
     return sorted(chosen.values(), key=lambda f: f.path)
 

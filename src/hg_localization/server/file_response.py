@@ -70,6 +70,14 @@ class _RepoFileResponse(FileResponse):
         self.disk_path = disk_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "HEAD" and not any(name == b"range" for name, _ in scope["headers"]):
+            # What FileResponse sends for it, without its Range and pathsend machinery (the HEAD
+            # every hf_hub_download sends first is most of a server's small answers).
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         # ``http.response.pathsend`` would have the server open the path itself, following links.
         extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
         await super().__call__({**scope, "extensions": extensions}, receive, send)

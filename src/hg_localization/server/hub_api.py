@@ -7,15 +7,20 @@ No ``X-Xet-*`` header and no ``xetHash`` field is ever sent: they would switch c
 
 Nothing that grows with a repo runs on the event loop: each answer is looked up and built in
 one worker thread (``run_in_threadpool``), so a large tree or paths-info request never delays
-another client or ``/health``. A paths-info request names at most
-:data:`PATHS_INFO_MAX_PATHS` paths (the Hub's own clients send at most 1,000 at a time).
+another client or ``/health``. The exception is the small answers of a revision already answered
+(resolve, and info once its body is built) from a source with a cheap freshness check
+(:class:`AnswerSignatures`: the store's is a few ``lstat`` calls): they are answered on the event
+loop, which saves the thread hop that was most of their time (bench/README.md).
+
+A paths-info request names at most :data:`PATHS_INFO_MAX_PATHS` paths (the Hub's own clients
+send at most 1,000 at a time).
 """
 
 from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -41,6 +46,8 @@ from hg_localization.server.served import ServedFile, ServedRepo, ServedRevision
 
 #: Revisions whose info answer is kept (all are dropped when full: a rebuild costs one request).
 INFO_CACHE_SIZE = 256
+#: Answered (repo, revision) pairs and file headers kept for the event-loop path (dropped when full).
+ANSWER_CACHE_SIZE = 4096
 #: The most paths one paths-info request may name; more is a 400 that says so.
 PATHS_INFO_MAX_PATHS = 1000
 PATHS_INFO_TOO_MANY = (
@@ -49,6 +56,18 @@ PATHS_INFO_TOO_MANY = (
 )
 #: The longest field of a paths-info form: a repo path (≤ 1024 characters), percent-encoded.
 _FORM_FIELD_MAX_BYTES = 16 * 1024
+
+
+@runtime_checkable
+class AnswerSignatures(Protocol):
+    """A source that can tell cheaply, on the event loop, whether an answer it gave still holds."""
+
+    def answer_signature(self, repo_type: Any, repo_id: str, revision: str | None) -> object | None:
+        """Equal between two calls only if ``repo()``/``resolve_in()`` would answer the same (None:
+        no cheap check). Taken before an answer is built, so a change meanwhile is seen next time."""
+
+
+_Key = tuple[str, str, str | None]
 
 
 @dataclass
@@ -61,6 +80,26 @@ class HubReadApi:
     _info_bodies: dict[tuple[int, bool], tuple[ServedRevision, bytes]] = field(
         default_factory=dict, init=False, repr=False
     )
+    #: (type, repo id, revision as asked) -> (the source's signature, repo, revision) last answered.
+    _answers: dict[_Key, tuple[object, ServedRepo, ServedRevision]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    #: The Hub's headers of a file: keyed by (revision object, path, immutable); never mutated.
+    _headers: dict[tuple[int, str, bool], tuple[ServedRevision, dict[str, str]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def _signature(self, key: _Key) -> object | None:
+        source = self.source
+        return source.answer_signature(*key) if isinstance(source, AnswerSignatures) else None
+
+    def _answered(self, request: Request, key: _Key) -> tuple[ServedRepo, ServedRevision] | Response | None:
+        """The revision answered last for ``key`` while the source says it still holds (the token
+        checked again), else None: then the answer is looked up in a worker thread."""
+        cached = self._answers.get(key)
+        if cached is None or self._signature(key) != cached[0]:
+            return None
+        return self._guarded(request, cached[1], cached[2])
 
     # --- access (each runs in a worker thread) -------------------------------------------------
     def _guard(self, request: Request, repo: ServedRepo) -> Response | None:
@@ -84,6 +123,8 @@ class HubReadApi:
     def _open_in_repo(
         self, request: Request, repo_type: Any, repo_id: str, revision: str | None
     ) -> tuple[ServedRepo, ServedRevision] | Response:
+        key: _Key = (repo_type, repo_id, revision)
+        signature = self._signature(key)  # before reading: a change meanwhile fails the next check
         try:
             repo = self.source.repo(repo_type, repo_id)
         except HGLocalizationError as exc:
@@ -95,21 +136,41 @@ class HubReadApi:
             resolved = self.source.resolve_in(repo, revision)
         except HGLocalizationError as exc:
             return error_response(exc)
-        if resolved.private and not repo.private:  # private upstream, localized with a token
+        if signature is not None:
+            if len(self._answers) >= ANSWER_CACHE_SIZE:
+                self._answers.clear()
+            self._answers[key] = (signature, repo, resolved)
+        return self._guarded(request, repo, resolved)
+
+    def _guarded(
+        self, request: Request, repo: ServedRepo, resolved: ServedRevision
+    ) -> tuple[ServedRepo, ServedRevision] | Response:
+        if repo.private:
+            denied = self._guard(request, repo)
+        elif resolved.private:  # private upstream, localized with a token
             denied = self._guard(request, replace(repo, private=True))
-            if denied is not None:
-                return denied
-        return repo, resolved
+        else:
+            return repo, resolved
+        return denied or (repo, resolved)
 
     # --- GET /api/{type}s/{repo}[/revision/{rev}] ------------------------------------------------
     async def info(self, request: Request, route: ApiRoute) -> Response:
-        return await run_in_threadpool(self._info, request, route)
+        found = self._answered(request, (route.repo_type, route.repo_id, route.revision))
+        if isinstance(found, Response):
+            return found
+        if found is None:
+            return await run_in_threadpool(self._info, request, route)
+        cached = self._info_bodies.get((id(found[1]), _with_blobs(request)))
+        if cached is not None and cached[0] is found[1]:
+            return Response(cached[1], media_type="application/json")
+        return await run_in_threadpool(self._info_answer, request, found[1])  # reads the README
 
     def _info(self, request: Request, route: ApiRoute) -> Response:
         opened = self._open(request, route.repo_type, route.repo_id, route.revision)
-        if isinstance(opened, Response):
-            return opened
-        with_blobs = request.query_params.get("blobs", "").lower() == "true"
+        return opened if isinstance(opened, Response) else self._info_answer(request, opened)
+
+    def _info_answer(self, request: Request, opened: ServedRevision) -> Response:
+        with_blobs = _with_blobs(request)
         key = (id(opened), with_blobs)  # a source hands out one object per unchanged revision
         cached = self._info_bodies.get(key)
         if cached is None or cached[0] is not opened:
@@ -218,18 +279,25 @@ class HubReadApi:
 
     # --- HEAD/GET [/datasets]/{repo}/resolve/{rev}/{path} -----------------------------------------
     async def resolve(self, request: Request, route: ResolveRoute) -> Response:
+        found = self._answered(request, (route.repo_type, route.repo_id, route.revision))
+        if found is not None:  # the file is still opened and checked afresh: a few syscalls
+            return found if isinstance(found, Response) else self._resolve_in(request, route, *found)
         return await run_in_threadpool(self._resolve, request, route)
 
     def _resolve(self, request: Request, route: ResolveRoute) -> Response:
         found = self._open_in_repo(request, route.repo_type, route.repo_id, route.revision)
         if isinstance(found, Response):
             return found
-        repo, opened = found
+        return self._resolve_in(request, route, *found)
+
+    def _resolve_in(
+        self, request: Request, route: ResolveRoute, repo: ServedRepo, opened: ServedRevision
+    ) -> Response:
         served = opened.file(route.path)
         answer = None
         if served is not None:
-            headers = _file_headers(opened, served, immutable=route.revision == opened.commit)
-            answer = self.source.file_response(opened, served, headers)
+            headers = self._file_headers(opened, served, immutable=route.revision == opened.commit)
+            answer = self.source.file_response(opened, served, dict(headers))
         if answer is None:  # not in the revision, gone, or a link out of the root
             missing = EntryNotFoundError(opened.repo_id, route.path, route.revision)
             return error_response(missing, commit=opened.commit)
@@ -238,8 +306,24 @@ class HubReadApi:
             audit_download(self.tokens.identify(request).name, client, opened, route.revision, route.path)
         return answer
 
+    def _file_headers(
+        self, revision: ServedRevision, served: ServedFile, *, immutable: bool
+    ) -> dict[str, str]:
+        """:func:`file_headers`, built once per file of a loaded revision (callers copy it)."""
+        key = (id(revision), served.path, immutable)
+        cached = self._headers.get(key)
+        if cached is None or cached[0] is not revision:
+            if len(self._headers) >= ANSWER_CACHE_SIZE:
+                self._headers.clear()
+            cached = self._headers[key] = (revision, file_headers(revision, served, immutable=immutable))
+        return cached[1]
 
-def _file_headers(revision: ServedRevision, served: ServedFile, *, immutable: bool) -> dict[str, str]:
+
+def _with_blobs(request: Request) -> bool:
+    return request.query_params.get("blobs", "").lower() == "true"
+
+
+def file_headers(revision: ServedRevision, served: ServedFile, *, immutable: bool) -> dict[str, str]:
     """The Hub's headers for one file, whatever its bytes come from."""
     etag = header_value(f'"{served.etag}"')
     return {

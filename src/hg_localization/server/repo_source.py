@@ -58,7 +58,8 @@ from hg_localization.ids import (
 from hg_localization.integrity.hashing import CHUNK_SIZE, hash_chunks
 from hg_localization.server import confine
 from hg_localization.server.file_response import disk_file_response
-from hg_localization.server.folder_signature import check_folder
+from hg_localization.server.folder_signature import StoreSignatures, check_folder
+from hg_localization.server.folder_signature import subdirs as _subdirs
 from hg_localization.server.served import Localized
 
 # Re-exported: modules written before served.py import them from here.
@@ -105,6 +106,7 @@ class RepoSource:
         self._revisions: dict[tuple[str, str, bool], tuple[object, ServedRevision | None]] = {}
         self._ref_kinds: dict[str, tuple[tuple[int, int, int], str | None]] = {}
         self._lock = threading.Lock()
+        self._signatures = StoreSignatures(REPO_SETTINGS_FILENAME, METADATA_FILENAME)
 
     @classmethod
     def for_repos_dir(cls, directory: Path, *, follow_symlinks: bool = False) -> RepoSource:
@@ -204,6 +206,15 @@ class RepoSource:
         return None if self.follow_symlinks else self.roots.get(repo_type)
 
     # --- revisions ---------------------------------------------------------------------------
+    def answer_signature(self, repo_type: RepoType, repo_id: str, revision: str | None) -> object | None:
+        """What :meth:`repo` and :meth:`resolve_in` answer for ``revision`` (a branch or tag name)
+        depends on, in a few ``lstat`` calls; None when no cheap check exists (a folder of repos,
+        several scopes, no revision or a commit id): then there is nothing to reuse."""
+        bases = self.bases.get(repo_type, ())
+        if not self.manifests_only or len(bases) != 1 or not revision or is_commit_prefix(revision):
+            return None
+        return self._signatures.of(bases[0], self.below(repo_type), repo_type, repo_id, revision)
+
     def resolve(self, repo_type: RepoType, repo_id: str, revision: str | None = None) -> ServedRevision:
         """The revision a branch, tag or commit name points at; raises the Hub's kinds of miss."""
         return self.resolve_in(self.repo(repo_type, repo_id), revision)
@@ -382,15 +393,3 @@ def _read_settings(repo_path: Path, below: Path | None) -> dict[str, object]:
     except (OSError, ValueError, RecursionError):  # missing, a link, unreadable or not JSON
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _subdirs(path: Path | None, follow_links: bool) -> list[Path]:
-    """The visible sub-folders of ``path``, sorted; folders that are links only with ``follow_links``."""
-    if path is None:
-        return []
-    try:
-        entries = sorted(path.iterdir())
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return []
-    visible = (e for e in entries if not e.name.startswith("."))
-    return [e for e in visible if e.is_dir() and (follow_links or not e.is_symlink())]

@@ -17,11 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from huggingface_hub.utils import filter_repo_objects
-
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import EntryNotFoundError, InvalidInputError, NotLocalizedError, UpstreamError
 from hg_localization.hub.client import HubClient, RemoteRevision
+from hg_localization.hub.patterns import matching
 from hg_localization.ids import RepoId, is_commit_sha, parse_repo_id, validate_revision
 from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.local_store import LocalStore, StoredRevision
@@ -198,11 +197,7 @@ def _remote_card_data(hub: HubClient, remote: RemoteRevision) -> dict[str, Any]:
 
 def _require_data_files(repo_id: RepoId, paths: list[str], selection: Selection) -> None:
     """Refuse a selection that would store a card and no data (a typo in a pattern, an empty config)."""
-    matched = filter_repo_objects(
-        [p for p in paths if p != CARD_FILENAME],
-        allow_patterns=list(selection.include) or None,
-        ignore_patterns=list(selection.exclude) or None,
-    )
+    matched = matching([p for p in paths if p != CARD_FILENAME], selection.include, selection.exclude)
     if any(is_data_file(p) for p in matched):
         return
     if selection.config_name is not None:

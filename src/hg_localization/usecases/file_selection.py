@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from huggingface_hub.utils import filter_repo_objects
-
 from hg_localization.errors import HGLocalizationError, InvalidInputError
+from hg_localization.hub.patterns import matching
 from hg_localization.ids import RepoId
 from hg_localization.store.manifest import RevisionManifest, Selection
 
@@ -63,11 +62,7 @@ def select_files(
     for selection in selections:
         if not selection.full:
             continue
-        matched = filter_repo_objects(
-            list(by_path),
-            allow_patterns=list(selection.include) or None,
-            ignore_patterns=list(selection.exclude) or None,
-        )
+        matched = matching(by_path, selection.include, selection.exclude)
         chosen.update({p: by_path[p] for p in matched})
     missing = [p for p in metadata_files if p not in by_path]
     return sorted(chosen.values(), key=lambda f: f.path), missing
@@ -77,12 +72,7 @@ def patterns_match(selection: Selection, files: Sequence[_Named]) -> bool:
     """False when --include/--exclude were given and select no file at all."""
     if not selection.full or not (selection.include or selection.exclude):
         return True
-    matched = filter_repo_objects(
-        [f.path for f in files],
-        allow_patterns=list(selection.include) or None,
-        ignore_patterns=list(selection.exclude) or None,
-    )
-    return any(True for _ in matched)
+    return bool(matching([f.path for f in files], selection.include, selection.exclude))
 
 
 def nothing_to_fetch(repo_id: RepoId, selection: Selection, missing: list[str]) -> HGLocalizationError:
