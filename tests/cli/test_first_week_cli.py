@@ -7,6 +7,8 @@ import json
 import logging
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,37 @@ def one_line(text: str) -> str:
 
 
 # --- help ------------------------------------------------------------------------------------------
+
+
+def test_each_command_loads_only_its_own_module_and_the_table_names_them_all() -> None:
+    """``main`` imports the one module a command line names: the table must know every command."""
+    import importlib
+
+    import typer
+
+    for module in sorted(set(cli_app.COMMAND_MODULES.values())):
+        probe = typer.Typer()
+        importlib.import_module(f"hg_localization.cli.{module}").register(probe)
+        registered = {c.name for c in probe.registered_commands} | {g.name for g in probe.registered_groups}
+        listed = {name for name, owner in cli_app.COMMAND_MODULES.items() if owner == module}
+        assert registered == listed, module
+
+
+def test_version_needs_no_command_module() -> None:
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from hg_localization.cli.app import main; code = main(['--version']); "
+                "sys.exit(10 if 'huggingface_hub' in sys.modules or 'boto3' in sys.modules else code)"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).returncode
+    assert code == 0
 
 
 def test_top_level_help_groups_every_command_with_whole_first_lines(

@@ -12,6 +12,7 @@ reported (exit 2) before any command module imports it.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -103,30 +104,62 @@ def configure_logging(verbosity: int) -> None:
     own.setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
 
 
-_registered = False
+#: The module under ``hg_localization.cli`` that registers each command. ``main`` imports only
+#: the one a command line names (huggingface_hub, boto3 and the server cost a second to import);
+#: ``--help`` and an unknown name load them all. A test keeps this table and the modules in step.
+COMMAND_MODULES: dict[str, str] = {
+    **dict.fromkeys(
+        ("download-model", "list-local-models", "show-model-card", "show-model-config", "compare-models"),
+        "models",
+    ),
+    **dict.fromkeys(
+        (
+            "download-dataset",
+            "list-local-datasets",
+            "show-dataset-card",
+            "sync-local-dataset-to-s3",
+            "sync-all-local-datasets-to-s3",
+            "list-s3-datasets",
+            "list-public-datasets",
+        ),
+        "datasets",
+    ),
+    **dict.fromkeys(
+        ("sync-local-model-to-s3", "sync-all-local-models-to-s3", "list-s3-models", "list-public-models"),
+        "s3",
+    ),
+    **dict.fromkeys(("download-weights", "verify-weights", "upload-weights"), "weights"),
+    **dict.fromkeys(("sync", "lock", "list-collections", "show-collection", "bundle"), "collections"),
+    **dict.fromkeys(
+        ("remove-model", "unpublish-model", "remove-dataset", "unpublish-dataset", "prune"), "housekeeping"
+    ),
+    "serve": "serve",
+    "demo": "demo",
+    "doctor": "doctor",
+}
+_registered: set[str] = set()
 
 
-def application() -> typer.Typer:
-    """The application with every command registered (imports the command modules once)."""
-    global _registered
-    if not _registered:
-        from hg_localization.cli import (
-            collections,
-            datasets,
-            demo,
-            doctor,
-            housekeeping,
-            models,
-            s3,
-            serve,
-            weights,
-        )
+def application(command: str | None = None) -> typer.Typer:
+    """The application with ``command``'s module registered, or every command module (the default).
 
-        for module in (models, datasets, s3, weights, serve, demo, collections, housekeeping, doctor):
-            module.register(app)
-        assign_panels(app)
-        _registered = True
+    Each module is imported and registered once.
+    """
+    module = COMMAND_MODULES.get(command or "")
+    wanted = [module] if module else sorted(set(COMMAND_MODULES.values()))
+    for name in wanted:
+        if name not in _registered:
+            importlib.import_module(f"hg_localization.cli.{name}").register(app)
+            _registered.add(name)
+    assign_panels(app)
     return app
+
+
+def _command_named(args: list[str]) -> str | None:
+    """The command a command line runs (its first word that is not an option), or None."""
+    if any(arg in ("--help", "-h") for arg in args):
+        return None
+    return next((arg for arg in args if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,7 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Output(verbose=verbose)
     try:
         check_environment()  # before any command module imports huggingface_hub
-        command = get_command(application())
+        named = _command_named(args)
+        if named is None and "--version" in args:
+            command = get_command(app)  # an eager option: no command module is needed
+        else:
+            command = get_command(application(named))
         # click handles its own usage errors and --help (standalone mode) and exits with SystemExit.
         command.main(args=args, prog_name="hg-localization")
     except SystemExit as exc:
