@@ -29,7 +29,7 @@ from pathlib import Path
 
 from hg_localization.errors import HGLocalizationError, IntegrityError
 from hg_localization.ids import validate_repo_path
-from hg_localization.integrity.hashing import CHUNK_SIZE, StreamHasher
+from hg_localization.integrity.hashing import StreamHasher, read_chunks
 from hg_localization.store.atomic import atomic_write_text
 
 CHECKSUMS_FILENAME = "checksums.txt"
@@ -257,7 +257,7 @@ def sum_file(path: Path, on_progress: ProgressFn | None = None) -> FileSum:
     before = path.stat()
     hasher = StreamHasher()
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
+        for chunk in read_chunks(handle):
             hasher.update(chunk)
             if on_progress is not None:
                 on_progress(len(chunk))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -30,7 +30,7 @@ class StreamHasher:
         self._git = hashlib.sha1(f"blob {expected_size}\0".encode()) if expected_size is not None else None
         self.size = 0
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
         self._sha256.update(chunk)
         if self._git is not None:
             self._git.update(chunk)
@@ -65,9 +65,20 @@ def hash_file(path: Path) -> Digest:
     size = path.stat().st_size
     hasher = StreamHasher(size)
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
+        for chunk in read_chunks(handle):
             hasher.update(chunk)
     return hasher.digest()
+
+
+def read_chunks(handle: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[memoryview]:
+    """The file's bytes in chunks read into one reused buffer: no new ``bytes`` object (a copy) per chunk.
+
+    Each chunk is valid only until the next one is read: hash it, do not keep it.
+    """
+    buffer = bytearray(chunk_size)
+    view = memoryview(buffer)
+    while read := handle.readinto(view):  # type: ignore[attr-defined]
+        yield view[:read]
 
 
 def sha256_file(path: Path) -> str:
