@@ -159,6 +159,34 @@ def test_metadata_requests_fetch_no_weight_file(upstream: Upstreamed, tmp_path: 
     assert "hgloc_upstream_misses_total 1\n" in counted  # the repo; config.json then came from the store
 
 
+def download_concurrently(urls: list[str], commit: str, cache_root: Path, clients: int = 8) -> list[bytes]:
+    """``clients`` threads each download the big model's weights once, taking the URLs in turn; any
+    client's error fails the test."""
+    got: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def client(n: int) -> None:
+        try:
+            path = hf_hub_download(
+                BIG,
+                "model.safetensors",
+                revision=commit,
+                endpoint=urls[n % len(urls)],
+                cache_dir=str(cache_root / f"c{n}"),
+            )
+            got.append(Path(path).read_bytes())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    return got
+
+
 @pytest.mark.slow
 def test_eight_clients_asking_for_the_same_missing_file_cause_one_upstream_fetch(
     upstream: Upstreamed, tmp_path: Path
@@ -167,24 +195,7 @@ def test_eight_clients_asking_for_the_same_missing_file_cause_one_upstream_fetch
     weights = (upstream.repos / "models/acme/big-model/main/model.safetensors").read_bytes()
     with pull_through(config, upstream.url) as url:
         commit = HfApi(endpoint=url).model_info(BIG).sha
-        got: list[bytes] = []
-        errors: list[BaseException] = []
-
-        def client(n: int) -> None:
-            try:
-                path = hf_hub_download(
-                    BIG, "model.safetensors", revision=commit, endpoint=url, cache_dir=str(tmp_path / f"c{n}")
-                )
-                got.append(Path(path).read_bytes())
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert not errors
+        got = download_concurrently([url], commit, tmp_path)
     assert len(got) == 8 and all(body == weights for body in got)
     assert upstream.recorder.file_gets("model.safetensors") == 1
 

@@ -7,7 +7,6 @@ pulled, another (with an empty local store, the upstream stopped) serves.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from hg_localization.config import HGLocalizationConfig, ServeOptions
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.lease import BucketLeases
 from s3.conftest import SeaweedServer, bucket_config, bucket_name, s3, seaweed  # noqa: F401
-from server.test_pull_through import BIG, Upstreamed, upstream  # noqa: F401
+from server.test_pull_through import BIG, Upstreamed, download_concurrently, upstream  # noqa: F401
 
 from helpers.servers import run_server
 
@@ -92,25 +91,7 @@ def test_eight_clients_across_two_replicas_cause_one_upstream_fetch(
     with serve_bucket(first, upstream.url) as one, serve_bucket(second, upstream.url) as two:  # type: ignore[attr-defined]
         commit = HfApi(endpoint=one).model_info(BIG).sha
         assert HfApi(endpoint=two).model_info(BIG).sha == commit
-        got: list[bytes] = []
-        errors: list[BaseException] = []
-
-        def client(n: int) -> None:
-            url = (one, two)[n % 2]
-            try:
-                path = hf_hub_download(
-                    BIG, "model.safetensors", revision=commit, endpoint=url, cache_dir=str(tmp_path / f"c{n}")
-                )
-                got.append(Path(path).read_bytes())
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert not errors
+        got = download_concurrently([one, two], commit, tmp_path)
     assert len(got) == 8 and all(body == weights for body in got)
     assert upstream.recorder.file_gets("model.safetensors") == 1
     assert not any(".leases/" in key for key in s3.objects(bucket_name))  # released

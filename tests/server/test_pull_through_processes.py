@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub import HfApi
 
-from server.test_pull_through import BIG, Upstreamed, upstream  # noqa: F401
+from server.test_pull_through import BIG, Upstreamed, download_concurrently, upstream  # noqa: F401
 from server.test_replicas import free_port, started
 
 pytestmark = pytest.mark.slow
@@ -40,27 +39,6 @@ def test_eight_clients_across_two_processes_sharing_a_store_cause_one_upstream_f
     ):
         commit = HfApi(endpoint=urls[0]).model_info(BIG).sha
         assert HfApi(endpoint=urls[1]).model_info(BIG).sha == commit
-        got: list[bytes] = []
-        errors: list[BaseException] = []
-
-        def client(n: int) -> None:
-            try:
-                path = hf_hub_download(
-                    BIG,
-                    "model.safetensors",
-                    revision=commit,
-                    endpoint=urls[n % 2],
-                    cache_dir=str(tmp_path / f"c{n}"),
-                )
-                got.append(Path(path).read_bytes())
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert not errors
+        got = download_concurrently(urls, commit, tmp_path)
     assert len(got) == 8 and all(body == weights for body in got)
     assert upstream.recorder.file_gets("model.safetensors") == 1
