@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 from _common import Row, Section, format_section, hgloc_server, scratch_dir, write_json
 
-from hg_localization.catalog import Catalog, RepoSourceCatalog
+from hg_localization.catalog import Catalog, SourceCatalog
 from hg_localization.catalog.index import DEFAULT_TTL as INDEX_TTL
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 
 BASELINE = "/health"
 PAGES = (
@@ -111,7 +111,7 @@ def percentile_row(name: str, server: list[float], wall: list[float], note: str 
 
 def _index_rebuild(repos: Path, count: int) -> list[float]:
     """Seconds the catalog takes to rebuild its index of ``repos`` (caches warm, as in the server)."""
-    catalog = Catalog([RepoSourceCatalog(RepoSource.for_repos_dir(repos))], ttl=0, background=False)
+    catalog = Catalog([SourceCatalog(FolderSource.for_repos_dir(repos))], ttl=0, background=False)
     catalog.visible("model", may_read=False)
     times = []
     for _ in range(count):

@@ -178,7 +178,7 @@ class _Variants:
             "python import huggingface_hub",
         }
         self.notes = {
-            "hgloc download-model": "stream+sha256+sha1+verify+fsync, 8 workers",
+            "hgloc download-model": "stream+sha256 (+git sha1 if not LFS)+verify+fsync, 8 workers",
             "hgloc re-run (no-op)": "already localized: 1 request",
             "hgloc update (1 file changed)": "new commit: 1 fetched, rest hard-linked",
             "snapshot_download": "HEAD+GET per file, 8 workers",

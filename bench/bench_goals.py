@@ -9,7 +9,7 @@ re-run at 1,000 files, and many-file sha256 verification.
   download the 1 GiB file at once.
 - ``warm``: ``download-model --full-model`` re-run on a 1,000-file repo already localized: time,
   and the requests the server saw (``GET /metrics`` before and after).
-- ``verify``: ``integrity.checksums.verify_folder`` over 2 GiB in 64 files (page cache warm):
+- ``verify``: ``weights.checksums.verify_folder`` over 2 GiB in 64 files (page cache warm):
   GB/s of wall time, and per core of CPU time (``getrusage``), and the cores it kept busy.
 """
 
@@ -22,6 +22,7 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -113,8 +114,8 @@ def run_startup(args: argparse.Namespace, work: Path) -> Section:
     rows = [
         row_from(
             "python -c pass",
-            _median_of(["python3", "-c", "pass"], env, work, args.repeats),
-            note="interpreter floor",
+            _median_of([sys.executable, "-c", "pass"], env, work, args.repeats),
+            note="interpreter floor (this venv's python, not a pyenv shim)",
         )
     ]
     for flag in ("--version", "--help"):
@@ -278,7 +279,7 @@ def run_warm(args: argparse.Namespace, work: Path) -> Section:
 
 # --- verification -------------------------------------------------------------------------------
 def run_verify(args: argparse.Namespace, work: Path) -> Section:
-    from hg_localization.integrity.checksums import Checksums, verify_folder
+    from hg_localization.weights.checksums import Checksums, verify_folder
 
     folder = work / "verify"
     folder.mkdir()

@@ -5,7 +5,7 @@
 
 Prints, for a repo of ``--files`` small files:
 
-1. ``RepoSource.resolve`` per call, for ``serve --repos`` (the server runs it on every request,
+1. ``FolderSource.resolve`` per call, for ``serve --repos`` (the server runs it on every request,
    HEAD and GET included) and for the store (``serve`` without ``--repos``);
 2. ``LocalStore.find_identical`` per call (``download-model`` runs it once per file when the store
    already holds another revision of the repo), and the wall time of a fresh download vs an
@@ -26,7 +26,8 @@ from functools import partial
 from _common import HGLOC, clean_env, hgloc_server, make_repo, run, scratch_dir
 
 from hg_localization.ids import parse_repo_id
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.local_store import LocalStore
 
 REPO_ID = "bench-org/many-files"
@@ -42,7 +43,7 @@ def per_call_ms(func: Callable[[], object], calls: int) -> float:
 
 def report_resolve(mode: str, ms: float, n_files: int) -> None:
     per_file_us = ms / n_files * 1000
-    print(f"RepoSource.resolve, {mode}, {n_files} files: {ms:.2f} ms/call ({per_file_us:.1f} µs/file)")
+    print(f"FolderSource.resolve, {mode}, {n_files} files: {ms:.2f} ms/call ({per_file_us:.1f} µs/file)")
 
 
 def show_profile(func: Callable[[], object], calls: int, title: str) -> None:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         make_repo(repos, REPO_ID, large_files=0, large_mib=0, small_files=args.files, small_kib=1)
         n_files = args.files + 2
 
-        folder_source = RepoSource.for_repos_dir(repos)
+        folder_source = FolderSource.for_repos_dir(repos)
         resolve_folder = partial(folder_source.resolve, "model", REPO_ID, "main")
         ms = per_call_ms(resolve_folder, args.calls)
         report_resolve("serve --repos", ms, n_files)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             run(cmd, env=env, cwd=work)
             update_s = time.perf_counter() - start
 
-        store_source = RepoSource.for_store(store_root, work / "no-datasets")
+        store_source = StoreSource.for_store(store_root, work / "no-datasets")
         resolve_store = partial(store_source.resolve, "model", REPO_ID, "main")
         ms = per_call_ms(resolve_store, args.calls)
         report_resolve("serve (store)", ms, n_files)
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             "(both include the server's per-request resolve above: one per HEAD/GET)"
         )
         if args.profile:
-            show_profile(resolve_folder, args.calls, "RepoSource.resolve, serve --repos")
+            show_profile(resolve_folder, args.calls, "FolderSource.resolve, serve --repos")
             show_profile(find, args.calls, "LocalStore.find_identical")
 
 

@@ -51,11 +51,11 @@ settings.register_profile(
 )
 settings.load_profile("shared-machine")
 
-from hg_localization.demo.sample_repos import SampleRepos, write_sample_repos  # noqa: E402
 from hg_localization.server.app import create_app  # noqa: E402
 from hg_localization.server.auth import ServerTokens  # noqa: E402
-from hg_localization.server.repo_source import RepoSource  # noqa: E402
+from hg_localization.server.folder_source import FolderSource  # noqa: E402
 
+from helpers.sample_repos import SampleRepos, write_sample_repos  # noqa: E402
 from helpers.weights_fixtures import WeightsHub, serve_weights_hub  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def sample_repos(tmp_path_factory: pytest.TempPathFactory) -> SampleRepos:
-    """The sample repos (``hg_localization.demo.sample_repos``), written once. Do not modify them."""
+    """The sample repos (``helpers.sample_repos``), written once. Do not modify them."""
     return write_sample_repos(tmp_path_factory.mktemp("sample-repos"))
 
 
@@ -90,9 +90,9 @@ def sample_repos_dir(sample_repos: SampleRepos) -> Path:
 
 @pytest.fixture(scope="session")
 def hub_server(sample_repos: SampleRepos) -> Iterator[HubServer]:
-    """``create_app(RepoSource.for_repos_dir(…))``; ``token`` reads the private repo."""
+    """``create_app(FolderSource.for_repos_dir(…))``; ``token`` reads the private repo."""
     app = create_app(
-        RepoSource.for_repos_dir(sample_repos.directory),
+        FolderSource.for_repos_dir(sample_repos.directory),
         tokens=ServerTokens(read=frozenset({PRIVATE_TOKEN})),
     )
     with run_server(app) as url:

@@ -185,3 +185,24 @@ def test_a_validation_error_from_the_constructor_never_repeats_a_secret() -> Non
     with pytest.raises(ValueError) as caught:
         HGLocalizationConfig(hf_token=SECRET + "\r", aws_secret_access_key=f"x {SECRET}")
     assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)
+
+
+def test_a_dot_env_file_configures_what_the_environment_does_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# team settings\nHGLOC_MODELS_STORE_PATH=/from/dotenv\nexport hgloc_s3_bucket_name='dot-bucket'\n"
+        "HF_TOKEN=hf_fromDotEnv123\nHGLOC_MAX_WORKERS=3\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("HF_TOKEN", "HGLOC_HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HGLOC_S3_BUCKET_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HGLOC_MAX_WORKERS", "5")
+    monkeypatch.setenv("HGLOC_MODELS_STORE_PATH", str(tmp_path / "env"))
+    config = HGLocalizationConfig()
+    assert config.models_store_path == tmp_path / "env"  # the environment wins over .env
+    assert config.max_workers == 5
+    assert config.s3_bucket_name == "dot-bucket"
+    assert config.token == "hf_fromDotEnv123"
+    assert HGLocalizationConfig(max_workers=2).max_workers == 2  # an argument wins over both

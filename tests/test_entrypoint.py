@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.usecases import weights
+from hg_localization.weights import download as weights
 
 from helpers.cli import write_cli_shim
 from helpers.weights_fixtures import WEIGHTS, WEIGHTS_ID, WeightsHub, checksums_text, folder_files

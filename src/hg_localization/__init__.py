@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any
 
 from hg_localization._version import __version__
+
+# Not ``typing.TYPE_CHECKING``: importing typing (and re) costs every command line a few ms.
+TYPE_CHECKING = False
 
 _EXPORTS: dict[str, str] = {
     "HGLocalizationConfig": "hg_localization.config",
@@ -42,6 +44,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from hg_localization.api.collections import (
         export_bundle,
         import_bundle,

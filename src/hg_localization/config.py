@@ -25,11 +25,11 @@ import hashlib
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from platformdirs import user_data_path
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -40,7 +40,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hg_localization.errors import InvalidInputError
 from hg_localization.redact import redact, register_secret
@@ -50,16 +49,21 @@ DEFAULT_WEIGHTS_REPO_ID = "MASSIVEMAGNETICS/SongBloom-weights"
 
 
 def _default_root() -> Path:
+    from platformdirs import user_data_path  # imported here: only when no store path is set
+
     return user_data_path("hg-localization", appauthor=False)
 
 
-class HGLocalizationConfig(BaseSettings):
-    """Where the store lives, which Hub and bucket to talk to, and how."""
+class HGLocalizationConfig(BaseModel):
+    """Where the store lives, which Hub and bucket to talk to, and how.
 
-    model_config = SettingsConfigDict(
-        env_prefix="HGLOC_",
-        env_file=".env",
-        env_file_encoding="utf-8",
+    A field not given as an argument comes from the environment, then from ``./.env``: the
+    ``HGLOC_<FIELD>`` variable, or the names its ``validation_alias`` lists (any case), as
+    pydantic-settings read them. Read here rather than by pydantic-settings, whose import cost
+    every command line a tenth of a second (bench/README.md, "start-up").
+    """
+
+    model_config = ConfigDict(
         extra="ignore",
         populate_by_name=True,
         validate_default=True,
@@ -110,6 +114,21 @@ class HGLocalizationConfig(BaseSettings):
     serve_bucket_ttl: float = Field(default=5.0, ge=0, le=3600)
     #: Seconds the presigned URL of a ``--redirect`` answer stays valid.
     serve_presign_expiry: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for source in (_lowercase_keys(os.environ), _dotenv_values()):
+            for field, names in _variable_names().items():
+                if field in merged or any(name in data for name in names):
+                    continue  # an argument (by name or alias) wins, then the environment, then .env
+                value = next((source[n.lower()] for n in names if n.lower() in source), None)
+                if value is not None:
+                    merged[field] = value
+        return merged
 
     @field_validator("hf_endpoint")
     @classmethod
@@ -217,6 +236,29 @@ class HGLocalizationConfig(BaseSettings):
             if isinstance(value, SecretStr):
                 data[key] = value.get_secret_value()
         return type(self)(**data)
+
+
+def _variable_names() -> dict[str, list[str]]:
+    """Each field's environment variables, in the order they are tried."""
+    names: dict[str, list[str]] = {}
+    for field, info in HGLocalizationConfig.model_fields.items():
+        alias = info.validation_alias
+        choices = [str(a) for a in alias.choices] if isinstance(alias, AliasChoices) else []
+        names[field] = choices or [f"HGLOC_{field.upper()}"]
+    return names
+
+
+def _lowercase_keys(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    return {key.lower(): value for key, value in values.items()}
+
+
+def _dotenv_values(path: Path = Path(".env")) -> dict[str, str | None]:
+    """The variables of ``./.env`` (python-dotenv's syntax), names in lower case; none without one."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # imported here: most working directories have no .env
+
+    return _lowercase_keys(dotenv_values(path, encoding="utf-8"))
 
 
 def load_config(config: HGLocalizationConfig | None = None) -> HGLocalizationConfig:
@@ -335,11 +377,7 @@ def _is_ip_address(host: str) -> bool:
 def _variable_of(loc: tuple[int | str, ...]) -> str:
     """The environment variable a bad value came from (the one that is set), else its main name."""
     key = str(loc[0]) if loc else ""
-    fields = HGLocalizationConfig.model_fields
-    for field, info in fields.items():
-        alias = info.validation_alias
-        names = [str(a) for a in alias.choices] if isinstance(alias, AliasChoices) else []
-        names = names or [f"HGLOC_{field.upper()}"]
+    for field, names in _variable_names().items():
         if key == field or key.upper() in (n.upper() for n in names):
             return next((n for n in names if n in os.environ), names[0])
     return key

@@ -17,14 +17,14 @@ talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CL
      ├── AuthenticationError (PermissionError) private or gated repo, missing or bad token           3
      │    └── RepoDeniedError                 a server's --allow/--deny lists refuse the repo
      ├── IntegrityError                       a checksum did not match                              5
-     │    ├── ChecksumsFileError              integrity/checksums.py: checksums.txt is malformed
-     │    ├── MissingFilesError               integrity/checksums.py: files it lists are missing
-     │    └── ChecksumMismatchError           integrity/checksums.py: files differ from it
+     │    ├── ChecksumsFileError              weights/checksums.py: checksums.txt is malformed
+     │    ├── MissingFilesError               weights/checksums.py: files it lists are missing
+     │    └── ChecksumMismatchError           weights/checksums.py: files differ from it
      ├── UpstreamError (ConnectionError)      the Hub could not be reached or answered badly        6
      ├── StorageError (OSError)               the bucket could not be reached or refused            7
      │    ├── BucketUnreachableError          s3/errors.py: no answer from the endpoint
      │    ├── WriteConflictError              s3/bucket.py: a conditional write lost a race
-     │    ├── NewerInBucketError              s3/sync.py: the bucket's branch is ahead of the store's
+     │    ├── NewerInBucketError              s3/push_plan.py: the bucket's branch is ahead of the store's
      │    └── ObjectChangedError              s3/serving.py: an object is not what its metadata says
      ├── LocalFileError (OSError)             a local file or folder could not be read or written   8
      │    └── UnreadableSourceError           s3/transfers.py: a file to upload cannot be read

@@ -14,11 +14,12 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.hub.client import HubClient
 from hg_localization.hub.download import FreeSpace, free_bytes
 from hg_localization.ids import parse_repo_id
+from hg_localization.progress import ProgressListener
 from hg_localization.store.local_store import LocalStore
 from hg_localization.store.manifest import Selection
 from hg_localization.usecases import models
 from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, localize
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
 
 
 def store_config(tmp_path: Path, hub: HostileHub, **changes: object) -> HGLocalizationConfig:
@@ -48,7 +49,7 @@ def fetch(
         revision=revision,
         selection=Selection(full=full or bool(include), include=include),
         metadata_files=models.MODEL_METADATA_FILES,
-        push=False,
+        options=LocalizeOptions(push=False),
     )
     return localize(
         request,

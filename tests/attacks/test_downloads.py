@@ -24,7 +24,9 @@ from hg_localization.hub.client import HubClient, ListingLimits, RetryPolicy
 from hg_localization.hub.download import free_bytes
 from hg_localization.ids import parse_repo_id
 from hg_localization.store.local_store import LocalStore
-from hg_localization.usecases import models, weights
+from hg_localization.usecases import models
+from hg_localization.usecases.options import LocalizeOptions
+from hg_localization.weights import download as weights
 
 from helpers.cli import run
 
@@ -110,7 +112,7 @@ def test_download_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_stall_mid_file_times_out_and_the_retry_continues_from_the_bytes_received(tmp_path: Path) -> None:
     with serve_hostile_hub(Behaviour(Mode.STALL_MID_FILE, times=1, stall_seconds=900)) as hub:
         config = store_config(tmp_path, hub, download_timeout=1)
-        outcome = models.localize_model(hub.repo_id, config=config, full=True)
+        outcome = models.localize_model(hub.repo_id, config=config, options=LocalizeOptions(full=True))
         cut = hub.cut_at(BIG)
         assert hub.ranges(BIG) == [None, f"bytes={cut}-"]
     assert (outcome.stored.path / BIG).read_bytes() == DEFAULT_FILES[BIG]
@@ -156,7 +158,7 @@ def test_a_busy_hub_is_retried_and_the_file_arrives(
     behaviour = Behaviour(Mode.STATUS, status=status, retry_after=retry_after, times=2, target_file=BIG)
     with serve_hostile_hub(behaviour) as hub:
         config = store_config(tmp_path, hub)
-        outcome = models.localize_model(hub.repo_id, config=config, full=True)
+        outcome = models.localize_model(hub.repo_id, config=config, options=LocalizeOptions(full=True))
         assert len(hub.file_gets(BIG)) == 3
     assert (outcome.stored.path / BIG).read_bytes() == DEFAULT_FILES[BIG]
 

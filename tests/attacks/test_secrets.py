@@ -27,7 +27,7 @@ from hg_localization.errors import UpstreamError
 from hg_localization.redact import RedactingFilter, install_log_redaction, redact, register_secret
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.responses import hub_error
 from s3.conftest import ADMIN_SECRET, SeaweedServer, bucket_config, bucket_name, s3, seaweed  # noqa: F401
 
@@ -164,7 +164,7 @@ def token_hub(sample_repos: Any) -> Iterator[tuple[str, AccessLog]]:
     """The test Hub whose read token is :data:`TOKEN` (it opens the private repo), with an access log."""
     app = AccessLog(
         create_app(
-            RepoSource.for_repos_dir(sample_repos.directory), tokens=ServerTokens(read=frozenset({TOKEN}))
+            FolderSource.for_repos_dir(sample_repos.directory), tokens=ServerTokens(read=frozenset({TOKEN}))
         )
     )
     with run_server(app) as url:
@@ -280,7 +280,7 @@ def test_a_gated_repo_counts_as_private(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with run_server(GatedInfo(create_app(RepoSource.for_repos_dir(sample_repos.directory)))) as url:
+    with run_server(GatedInfo(create_app(FolderSource.for_repos_dir(sample_repos.directory)))) as url:
         use_in_cli(monkeypatch, bucket_config(tmp_path, s3.endpoint, bucket_name, hub_url=url))
         assert run(capsys, "download-model", BERT, "--no-s3-upload")[0] == 0
     code, _, err = run(capsys, "sync-local-model-to-s3", BERT, "--make-public")

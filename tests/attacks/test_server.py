@@ -39,10 +39,12 @@ from hypothesis import strategies as st
 from hg_localization.ids import RepoType
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.hub_api import PATHS_INFO_MAX_PATHS
 from hg_localization.server.hub_write import HubWriteApi
-from hg_localization.server.repo_source import RepoSource, ServedRepo, ServedRevision
 from hg_localization.server.responses import INTERNAL_ERROR
+from hg_localization.server.served import ServedRepo, ServedRevision
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 
@@ -191,11 +193,11 @@ def build_served(base: Path) -> Served:
     (stored / "meta-link" / METADATA_FILENAME).unlink()
     (stored / "meta-link" / METADATA_FILENAME).symlink_to(outside / "store-rev" / METADATA_FILENAME)
     served = Served(repos=repos, store=store, outside=outside)
-    repo_source = RepoSource.for_repos_dir(repos)
+    repo_source = FolderSource.for_repos_dir(repos)
     tokens = ServerTokens(write=frozenset({WRITE_TOKEN}))
     served.apps = {
         "repos": create_app(repo_source, tokens=tokens, write_api=HubWriteApi(repo_source, tokens)),
-        "store": create_app(RepoSource.for_store(store, base / "store" / "datasets")),
+        "store": create_app(StoreSource.for_store(store, base / "store" / "datasets")),
     }
     return served
 
@@ -266,7 +268,7 @@ def test_a_file_swapped_for_a_link_after_the_check_is_not_read(tmp_path: Path) -
 
 def test_an_operator_may_opt_in_to_following_links(tmp_path: Path) -> None:
     served = build_served(tmp_path)
-    app = create_app(RepoSource.for_repos_dir(served.repos, follow_symlinks=True))
+    app = create_app(FolderSource.for_repos_dir(served.repos, follow_symlinks=True))
     assert call(app, "/team/good/resolve/main/leak.txt").body == SECRET
     assert call(app, "/team/good/resolve/main/sub/config.json").body == SECRET
     assert call(app, "/team/linked-repo/resolve/main/config.json").body == SECRET
@@ -314,7 +316,7 @@ def test_a_control_character_in_the_path_gets_an_answer(served: Served, escape: 
         assert b"set-cookie" not in names  # no header smuggled in
 
 
-class _Broken(RepoSource):
+class _Broken(FolderSource):
     def repo(self, repo_type: RepoType, repo_id: str) -> ServedRepo:
         raise RuntimeError("internal detail: /srv/private/path")
 
@@ -458,7 +460,7 @@ def _watched(revision: ServedRevision) -> ServedRevision:
     return replace(revision, files=_LoopWatchedFiles(revision.files))
 
 
-class _WatchedSource(RepoSource):
+class _WatchedSource(FolderSource):
     def resolve_in(self, repo: ServedRepo, revision: str | None = None) -> ServedRevision:
         return _watched(super().resolve_in(repo, revision))
 
@@ -493,7 +495,7 @@ def test_no_answer_walks_a_repo_on_the_event_loop(tmp_path: Path) -> None:
 
 def test_paths_info_takes_at_most_1000_paths(tmp_path: Path) -> None:
     _many_files(tmp_path, 20)
-    app = create_app(RepoSource.for_repos_dir(tmp_path))
+    app = create_app(FolderSource.for_repos_dir(tmp_path))
     url = "/api/models/team/big/paths-info/main"
     paths = [f"d{n % 10}/f{n}.txt" for n in range(PATHS_INFO_MAX_PATHS)]
     allowed = call(app, url, "POST", urlencode({"paths": paths}, doseq=True).encode())
@@ -534,7 +536,7 @@ def test_a_damaged_metadata_file_costs_only_its_own_revision(
     write_stored(store / "team" / "two" / "main", "team/two", "main", {"config.json": CONFIG})
     damage(store / "team" / "one" / "v1" / METADATA_FILENAME)
     damage(store / "team" / "two" / "main" / METADATA_FILENAME)
-    app = create_app(RepoSource.for_store(store, tmp_path / "datasets"))
+    app = create_app(StoreSource.for_store(store, tmp_path / "datasets"))
     with caplog.at_level(logging.WARNING, logger="hg_localization.server"):
         for _ in range(3):
             assert [repo["id"] for repo in call(app, "/api/models").json()] == ["team/one"]
@@ -556,6 +558,6 @@ def test_a_damaged_repo_json_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "models" / "team" / "one" / "main").mkdir(parents=True)
     (tmp_path / "models" / "team" / "one" / "main" / "config.json").write_bytes(CONFIG)
     _deeply_nested(tmp_path / "models" / "team" / "one" / "repo.json")
-    app = create_app(RepoSource.for_repos_dir(tmp_path))
+    app = create_app(FolderSource.for_repos_dir(tmp_path))
     assert call(app, "/api/models/team/one").status == 200
     assert call(app, "/team/one/resolve/main/config.json").body == CONFIG

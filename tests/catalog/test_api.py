@@ -7,11 +7,12 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from catalog.support import AUTH, TOKENS, write_repo
+from hg_localization.catalog import catalog_app
 from hg_localization.catalog.compare import compare_sides, load_side
 from hg_localization.catalog.routes import default_catalog
-from hg_localization.demo.sample_repos import SampleRepos
-from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
+
+from helpers.sample_repos import SampleRepos
 
 
 def test_lists_filter_and_page(client: TestClient, sample_repos: SampleRepos) -> None:
@@ -92,7 +93,7 @@ def test_a_value_true_differs_from_1(tmp_path: Path) -> None:
     """compare-models' diffing: Python's ``True == 1`` must not hide a changed config value."""
     write_repo(tmp_path, "org/a", {"config.json": b'{"use_cache": true, "n": 1, "eps": 1.0, "l": [true]}'})
     write_repo(tmp_path, "org/b", {"config.json": b'{"use_cache": 1, "n": 1.0, "eps": 1, "l": [1]}'})
-    catalog = default_catalog(RepoSource.for_repos_dir(tmp_path))
+    catalog = default_catalog(FolderSource.for_repos_dir(tmp_path))
     rows = compare_sides(
         load_side(catalog, "org/a", may_read=False), load_side(catalog, "org/b", may_read=False)
     )
@@ -126,7 +127,7 @@ def test_a_hostile_config_and_front_matter_stay_data(tmp_path: Path) -> None:
             "README.md": b"---\n1: [2, {3: 4}]\nwhen: 2024-01-01\n---\nhi\n",
         },
     )
-    with TestClient(create_app(RepoSource.for_repos_dir(tmp_path), tokens=TOKENS)) as client:
+    with TestClient(catalog_app(FolderSource.for_repos_dir(tmp_path), tokens=TOKENS)) as client:
         html = client.get("/evil/config").text
         assert "<script>alert(1)" not in html and "<img src=x" not in html
         assert "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html

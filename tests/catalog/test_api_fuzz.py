@@ -15,9 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from catalog.support import TOKENS, card, write_repo
-from hg_localization.catalog import default_catalog
-from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.catalog import catalog_app, default_catalog
+from hg_localization.server.folder_source import FolderSource
 
 _FOLDER = tempfile.TemporaryDirectory(prefix="hgloc-catalog-fuzz-")
 _ROOT = Path(_FOLDER.name)
@@ -30,11 +29,11 @@ write_repo(_ROOT, "org/data", {"data/train.csv": b"a,b\n1,2\n"}, repo_type="data
 
 _MANIFEST = _ROOT / "hg-localization.yaml"
 _MANIFEST.write_text("collections:\n  core:\n    models:\n      - id: org/model\n      - id: org/absent\n")
-_SOURCE = RepoSource.for_repos_dir(_ROOT)
+_SOURCE = FolderSource.for_repos_dir(_ROOT)
 
 schema = schemathesis.openapi.from_asgi(
     "/api/catalog/openapi.json",
-    create_app(_SOURCE, tokens=TOKENS, catalog=default_catalog(_SOURCE, collections=_MANIFEST)),
+    catalog_app(_SOURCE, tokens=TOKENS, catalog=default_catalog(_SOURCE, collections=_MANIFEST)),
 )
 
 

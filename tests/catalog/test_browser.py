@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 from catalog.support import TOKENS, card, write_repo
-from hg_localization.catalog import default_catalog
-from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.catalog import catalog_app, default_catalog
+from hg_localization.server.folder_source import FolderSource
 
 from helpers.servers import PRIVATE_TOKEN, HubServer, run_server
 
@@ -190,7 +189,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "<img src=x onerror=alert(13)>.txt": b"a file name that is markup\n",
     }
     write_repo(root, "evil/card", files)
-    with run_server(create_app(RepoSource.for_repos_dir(root), tokens=TOKENS)) as url:
+    with run_server(catalog_app(FolderSource.for_repos_dir(root), tokens=TOKENS)) as url:
         yield url
 
 
@@ -230,8 +229,8 @@ COLLECTIONS_MANIFEST = """collections:
 def collections_server(sample_repos: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     manifest = tmp_path_factory.mktemp("collections") / "hg-localization.yaml"
     manifest.write_text(COLLECTIONS_MANIFEST)
-    source = RepoSource.for_repos_dir(sample_repos.directory)
-    app = create_app(source, tokens=TOKENS, catalog=default_catalog(source, collections=manifest))
+    source = FolderSource.for_repos_dir(sample_repos.directory)
+    app = catalog_app(source, tokens=TOKENS, catalog=default_catalog(source, collections=manifest))
     with run_server(app) as url:
         yield url
 

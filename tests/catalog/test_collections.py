@@ -11,13 +11,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from catalog.support import AUTH, TOKENS, card, write_stored
-from hg_localization.catalog import default_catalog
+from hg_localization.catalog import catalog_app, default_catalog
 from hg_localization.cli.serve import _collections_manifest, build_app
 from hg_localization.collections.lock import LockedEntry, LockFile, write_lock
 from hg_localization.config import HGLocalizationConfig, ServeOptions
 from hg_localization.errors import InvalidInputError
-from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.manifest import Selection
 
 CONFIG = b'{"model_type": "bert", "hidden_size": 8}'
@@ -43,7 +42,7 @@ def commit_of(repo_id: str, revision: str = "main") -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> RepoSource:
+def store(tmp_path: Path) -> StoreSource:
     models = tmp_path / "store" / "models"
     readme = card("tags: [nlp]", "# Full")
     write_stored(
@@ -52,7 +51,7 @@ def store(tmp_path: Path) -> RepoSource:
     write_stored(
         models, "org/secret", {"config.json": CONFIG}, selections=[Selection(full=True)], private=True
     )
-    return RepoSource.for_store(models, tmp_path / "store" / "datasets")
+    return StoreSource.for_store(models, tmp_path / "store" / "datasets")
 
 
 @pytest.fixture
@@ -71,9 +70,9 @@ def manifest(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(store: RepoSource, manifest: Path) -> TestClient:
+def client(store: StoreSource, manifest: Path) -> TestClient:
     catalog = default_catalog(store, collections=manifest)
-    return TestClient(create_app(store, tokens=TOKENS, catalog=catalog))
+    return TestClient(catalog_app(store, tokens=TOKENS, catalog=catalog))
 
 
 def test_the_collections_page_counts_what_this_server_holds(client: TestClient) -> None:
@@ -128,8 +127,8 @@ def test_an_edited_manifest_is_shown_and_a_broken_one_leaves_the_last_good_one(
     assert client.get("/collections/more").status_code == 200
 
 
-def test_a_server_without_a_manifest_says_how_to_give_it_one(store: RepoSource) -> None:
-    client = TestClient(create_app(store, tokens=TOKENS))
+def test_a_server_without_a_manifest_says_how_to_give_it_one(store: StoreSource) -> None:
+    client = TestClient(catalog_app(store, tokens=TOKENS))
     page = client.get("/collections")
     assert page.status_code == 404 and "--collections" in page.text
     assert 'href="/collections"' not in client.get("/").text

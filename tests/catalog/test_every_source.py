@@ -22,19 +22,19 @@ from huggingface_hub import hf_hub_download
 from starlette.testclient import TestClient
 
 from catalog.support import AUTH, TOKENS, card
-from hg_localization.catalog import Catalog, SourceCatalog
+from hg_localization.catalog import Catalog, SourceCatalog, catalog_app
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.demo.sample_repos import SampleRepos
 from hg_localization.ids import RepoId, RepoType, parse_repo_id
 from hg_localization.s3.serving import MetadataObject, ServingBucket
-from hg_localization.server.app import create_app
 from hg_localization.server.bucket_source import BucketSource
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.pull_through import PullThroughSource
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.layout import StoreLayout
 from hg_localization.store.manifest import RevisionManifest, Selection
 from hg_localization.usecases.pull_through import RepoPolicy, Upstream
 
+from helpers.sample_repos import SampleRepos
 from helpers.servers import BackgroundServer, run_server
 from helpers.stored import file_record
 
@@ -116,7 +116,7 @@ def bucket() -> MemoryBucket:
 @pytest.fixture
 def bucket_client(bucket: MemoryBucket) -> Iterator[TestClient]:
     source = BucketSource(cast(ServingBucket, bucket))
-    with TestClient(create_app(source, tokens=TOKENS)) as client:
+    with TestClient(catalog_app(source, tokens=TOKENS)) as client:
         yield client
 
 
@@ -170,7 +170,7 @@ class Recorder:
 
 @pytest.fixture
 def upstream(sample_repos: SampleRepos) -> Iterator[tuple[str, Recorder]]:
-    recorder = Recorder(create_app(RepoSource.for_repos_dir(sample_repos.directory), tokens=TOKENS))
+    recorder = Recorder(catalog_app(FolderSource.for_repos_dir(sample_repos.directory), tokens=TOKENS))
     server = BackgroundServer(recorder)
     server.start()
     try:
@@ -187,14 +187,14 @@ def test_a_pull_through_server_shows_what_it_pulled_and_pulls_nothing_for_a_page
     config = HGLocalizationConfig(
         models_store_path=tmp_path / "store" / "models", datasets_store_path=tmp_path / "store" / "datasets"
     )
-    store = RepoSource.for_store(
+    store = StoreSource.for_store(
         StoreLayout(config.models_store_path, "model", config.bucket_id).base,
         StoreLayout(config.datasets_store_path, "dataset", config.bucket_id).base,
     )
     policy = RepoPolicy(deny=("hgloc-test/denied-*",))
     source = PullThroughSource(store, Upstream(config, upstream_url), policy=policy)
     catalog = Catalog([SourceCatalog(source)], ttl=0, background=False)  # the list pages: no ttl to wait
-    with run_server(create_app(source, tokens=TOKENS, catalog=catalog)) as url:
+    with run_server(catalog_app(source, tokens=TOKENS, catalog=catalog)) as url:
         home = httpx.get(f"{url}/")
         assert f"anything else is fetched from <strong>{upstream_url}</strong> on first request" in home.text
         not_yet = httpx.get(f"{url}/{sample_repos.bert}")

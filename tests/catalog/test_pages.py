@@ -9,8 +9,8 @@ from html import unescape
 from starlette.testclient import TestClient
 
 from catalog.support import AUTH
-from hg_localization.demo.sample_repos import SampleRepos
 
+from helpers.sample_repos import SampleRepos
 from helpers.servers import PRIVATE_TOKEN
 
 

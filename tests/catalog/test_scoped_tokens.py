@@ -9,9 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from catalog.support import write_stored
-from hg_localization.server.app import create_app
+from hg_localization.catalog import catalog_app
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.manifest import Selection
 
 CONFIG = b'{"model_type": "bert", "hidden_size": 8}'
@@ -28,8 +28,8 @@ def client(tmp_path: Path) -> TestClient:
         )
     tokens_file = tmp_path / "tokens"
     tokens_file.write_text(f"read:{ACME}:acme/*  # acme-team\nread:{EVERYTHING}\n")
-    source = RepoSource.for_store(models, tmp_path / "store" / "datasets")
-    return TestClient(create_app(source, tokens=ServerTokens.from_file(tokens_file)))
+    source = StoreSource.for_store(models, tmp_path / "store" / "datasets")
+    return TestClient(catalog_app(source, tokens=ServerTokens.from_file(tokens_file)))
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -11,19 +11,19 @@ import pytest
 from starlette.testclient import TestClient
 
 from catalog.support import AUTH, TOKENS, card, write_repo, write_stored
-from hg_localization.catalog import Catalog, Query, RepoSourceCatalog
+from hg_localization.catalog import Catalog, Query, SourceCatalog, catalog_app
 from hg_localization.catalog.model import RepoEntry
 from hg_localization.errors import RepoNotFoundError, StorageError
 from hg_localization.ids import RepoType
-from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.manifest import Selection
 
 CONFIG = b'{"model_type": "bert", "hidden_size": 8}'
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> RepoSource:
+def store(tmp_path: Path) -> StoreSource:
     """A store with one full, one filtered, one metadata-only (public) and one private model."""
     models = tmp_path / "store" / "models"
     readme = card("tags: [nlp]\npipeline_tag: fill-mask", "# Full")
@@ -38,15 +38,15 @@ def store(tmp_path: Path) -> RepoSource:
     write_stored(
         models, "org/secret", {"config.json": CONFIG}, selections=[Selection(full=True)], private=True
     )
-    return RepoSource.for_store(models, tmp_path / "store" / "datasets")
+    return StoreSource.for_store(models, tmp_path / "store" / "datasets")
 
 
 def ids(entries: list[RepoEntry]) -> list[str]:
     return [entry.repo_id for entry in entries]
 
 
-def test_the_stores_metadata_says_what_each_revision_holds(store: RepoSource) -> None:
-    catalog = Catalog([RepoSourceCatalog(store)])
+def test_the_stores_metadata_says_what_each_revision_holds(store: StoreSource) -> None:
+    catalog = Catalog([SourceCatalog(store)])
     entries = {e.repo_id: e for e in catalog.visible("model", may_read=True)}
     assert entries["org/full"].default is not None and entries["org/full"].default.kind == "full"
     filtered = entries["org/filtered"].default
@@ -57,8 +57,8 @@ def test_the_stores_metadata_says_what_each_revision_holds(store: RepoSource) ->
     assert entries["org/full"].source == "store" and entries["org/full"].card.tags == ("nlp",)
 
 
-def test_filters_over_the_store(store: RepoSource) -> None:
-    catalog = Catalog([RepoSourceCatalog(store)])
+def test_filters_over_the_store(store: StoreSource) -> None:
+    catalog = Catalog([SourceCatalog(store)])
 
     def search(**query: object) -> list[str]:
         return ids(catalog.search("model", Query(**query), may_read=False))  # type: ignore[arg-type]
@@ -80,8 +80,8 @@ def test_filters_over_the_store(store: RepoSource) -> None:
         catalog.find("model", "org/secret", may_read=False)
 
 
-def test_the_store_pages_show_kind_and_hide_private_revisions(store: RepoSource) -> None:
-    with TestClient(create_app(store, tokens=TOKENS)) as client:
+def test_the_store_pages_show_kind_and_hide_private_revisions(store: StoreSource) -> None:
+    with TestClient(catalog_app(store, tokens=TOKENS)) as client:
         assert "Metadata only" in client.get("/other/meta").text
         assert "Published to the bucket" in client.get("/other/meta").text
         listing = client.get("/api/catalog/models", params={"kind": "filtered"}).json()
@@ -94,7 +94,7 @@ def test_the_store_pages_show_kind_and_hide_private_revisions(store: RepoSource)
 class _Counting:
     """A source that counts how often it is listed, and can fail."""
 
-    def __init__(self, inner: RepoSourceCatalog, label: str, *, fail: bool = False) -> None:
+    def __init__(self, inner: SourceCatalog, label: str, *, fail: bool = False) -> None:
         self.inner, self._label, self.fail, self.listed = inner, label, fail, 0
 
     @property
@@ -119,8 +119,8 @@ def test_sources_are_merged_first_source_first_and_one_failing_source_hides_noth
     write_repo(tmp_path / "a", "org/only-a", {"config.json": CONFIG})
     write_repo(tmp_path / "b", "org/shared", {"config.json": CONFIG})
     write_repo(tmp_path / "b", "org/only-b", {"config.json": CONFIG})
-    first = _Counting(RepoSourceCatalog(RepoSource.for_repos_dir(tmp_path / "a")), "store")
-    second = _Counting(RepoSourceCatalog(RepoSource.for_repos_dir(tmp_path / "b")), "bucket")
+    first = _Counting(SourceCatalog(FolderSource.for_repos_dir(tmp_path / "a")), "store")
+    second = _Counting(SourceCatalog(FolderSource.for_repos_dir(tmp_path / "b")), "bucket")
     broken = _Counting(first.inner, "pull-through", fail=True)
     catalog = Catalog([first, second, broken])
     entries = {e.repo_id: e for e in catalog.visible("model", may_read=False)}
@@ -135,7 +135,7 @@ def test_sources_are_merged_first_source_first_and_one_failing_source_hides_noth
 def test_the_index_is_rebuilt_at_most_once_per_ttl(tmp_path: Path) -> None:
     write_repo(tmp_path, "org/one", {"config.json": CONFIG})
     now = [100.0]
-    source = _Counting(RepoSourceCatalog(RepoSource.for_repos_dir(tmp_path)), "folder")
+    source = _Counting(SourceCatalog(FolderSource.for_repos_dir(tmp_path)), "folder")
     catalog = Catalog([source], ttl=5.0, background=False, clock=lambda: now[0])
     for _ in range(3):
         assert ids(catalog.visible("model", may_read=False)) == ["org/one"]
@@ -151,7 +151,7 @@ def test_an_expired_index_is_rebuilt_in_the_background(tmp_path: Path) -> None:
     """No page waits for a rebuild but the very first: the previous index answers meanwhile."""
     write_repo(tmp_path, "org/one", {"config.json": CONFIG})
     now = [100.0]
-    catalog = Catalog([RepoSourceCatalog(RepoSource.for_repos_dir(tmp_path))], ttl=5.0, clock=lambda: now[0])
+    catalog = Catalog([SourceCatalog(FolderSource.for_repos_dir(tmp_path))], ttl=5.0, clock=lambda: now[0])
     assert ids(catalog.visible("model", may_read=False)) == ["org/one"]
     write_repo(tmp_path, "org/two", {"config.json": CONFIG})
     now[0] += 5.0

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 
 from helpers.cli import run
 from helpers.servers import run_server
@@ -29,7 +29,7 @@ def scripted_upstream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Pa
     folder.mkdir(parents=True)
     (folder / "builder.py").write_text("raise SystemExit('remote code ran')\n")
     (folder / "README.md").write_text("# built by a script\n")
-    with run_server(create_app(RepoSource.for_repos_dir(tmp_path / "scripted"))) as url:
+    with run_server(create_app(FolderSource.for_repos_dir(tmp_path / "scripted"))) as url:
         monkeypatch.setenv("HGLOC_HF_ENDPOINT", url)
         yield url
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.store.layout import METADATA_FILENAME
 
 from helpers.asgi import Throttle
@@ -180,7 +180,7 @@ def test_a_download_killed_mid_way_leaves_nothing_that_looks_complete(
     store: Path, hub_server: Any, sample_repos_dir: Path
 ) -> None:
     bert = hub_server.samples.bert
-    slow = Throttle(create_app(RepoSource.for_repos_dir(sample_repos_dir)), delay=0.05)
+    slow = Throttle(create_app(FolderSource.for_repos_dir(sample_repos_dir)), delay=0.05)
     with run_server(slow) as slow_url:
         env = {**os.environ, "HGLOC_HF_ENDPOINT": slow_url, "HGLOC_MAX_WORKERS": "1"}
         process = subprocess.Popen(

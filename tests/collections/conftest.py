@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.demo.sample_repos import SampleRepos
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 
 from helpers.collection_fixtures import MovingHub, commit_of, store_config, write_manifest
+from helpers.sample_repos import SampleRepos
 from helpers.servers import DEAD_ENDPOINT, run_server
 
 
@@ -67,7 +67,7 @@ def issue_manifest(tmp_path: Path, hub_server: Any) -> Path:
 def moving_hub(tmp_path: Path, hub_server: Any) -> Iterator[MovingHub]:
     repos = tmp_path / "upstream"
     shutil.copytree(hub_server.repos_dir, repos)
-    with run_server(create_app(RepoSource.for_repos_dir(repos))) as url:
+    with run_server(create_app(FolderSource.for_repos_dir(repos))) as url:
         yield MovingHub(url=url, samples=SampleRepos(directory=repos))
 
 

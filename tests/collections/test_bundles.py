@@ -25,7 +25,7 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
 from hg_localization.integrity.hashing import hash_file
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 from hg_localization.usecases.models import model_store
 
@@ -110,7 +110,7 @@ def test_a_bundle_imported_with_no_network_is_served_and_loads_with_snapshot_dow
     assert str(far / "models" / "hgloc-test" / "tiny-bert" / "main") in out
 
     samples = hub_server.samples
-    source = RepoSource.for_store(far / "models", far / "datasets")
+    source = StoreSource.for_store(far / "models", far / "datasets")
     with run_server(create_app(source)) as url:
         model = Path(snapshot_download(BERT, endpoint=url, cache_dir=str(tmp_path / "cache")))
         dataset = Path(

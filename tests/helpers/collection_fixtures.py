@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.demo.sample_repos import SampleRepos
 from hg_localization.hub.client import HubClient
 from hg_localization.ids import parse_repo_id
+
+from helpers.sample_repos import SampleRepos
 
 
 def store_config(root: Path, hub_url: str) -> HGLocalizationConfig:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 if TYPE_CHECKING:  # conftest imports this module before huggingface_hub may be imported
-    from hg_localization.demo.sample_repos import SampleRepos
+    from helpers.sample_repos import SampleRepos
 
 #: The read token the test Hub server accepts for the private sample repo.
 PRIVATE_TOKEN = "hgloc-test-read-token"

@@ -23,8 +23,8 @@ from pathlib import Path
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.hub_write import HubWriteApi
-from hg_localization.server.repo_source import RepoSource
 
 from helpers.asgi import RequestRecorder
 from helpers.servers import run_server
@@ -113,7 +113,7 @@ class WeightsHub:
 def serve_weights_hub(tmp_path: Path) -> Iterator[WeightsHub]:
     repos_dir = tmp_path / "hub-repos"
     (repos_dir / "models").mkdir(parents=True)
-    source = RepoSource.for_repos_dir(repos_dir)
+    source = FolderSource.for_repos_dir(repos_dir)
     tokens = ServerTokens(read=frozenset({READ_TOKEN}), write=frozenset({WRITE_TOKEN}))
     recorder = RequestRecorder(create_app(source, tokens=tokens, write_api=HubWriteApi(source, tokens)))
     with run_server(recorder) as url:

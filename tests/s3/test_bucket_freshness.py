@@ -10,8 +10,9 @@ from typing import Any
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.usecases.models import localize_model
+from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.servers import run_server
 from helpers.stored import stored_files
@@ -22,7 +23,7 @@ def test_a_branch_that_moved_upstream_is_taken_from_the_hub_not_the_stale_bucket
 ) -> None:
     upstream = tmp_path / "upstream"
     shutil.copytree(hub_server.repos_dir, upstream)
-    with run_server(create_app(RepoSource.for_repos_dir(upstream))) as url:
+    with run_server(create_app(FolderSource.for_repos_dir(upstream))) as url:
         alice = team.with_overrides(hf_endpoint=url)
         before = localize_model("hgloc-test/tiny-bert", config=alice)  # pushed to the bucket
         config_file = upstream / "models" / "hgloc-test" / "tiny-bert" / "main" / "config.json"
@@ -44,12 +45,12 @@ def test_fetching_more_from_the_bucket_never_takes_away_local_files(
     team: HGLocalizationConfig, hub_server: Any, teammate: Any
 ) -> None:
     bert = hub_server.samples.bert
-    localize_model(bert, config=team, full=True)  # the bucket has every file
+    localize_model(bert, config=team, options=LocalizeOptions(full=True))  # the bucket has every file
     bob = teammate("bob")
-    first = localize_model(bert, config=bob, include=["*.safetensors"])
+    first = localize_model(bert, config=bob, options=LocalizeOptions(include=("*.safetensors",)))
     assert "model.safetensors" in stored_files(first.stored.path)
 
-    second = localize_model(bert, config=bob, include=["*.json"])
+    second = localize_model(bert, config=bob, options=LocalizeOptions(include=("*.json",)))
     assert second.status == "from_bucket"
     files = stored_files(second.stored.path)
     assert "model.safetensors" in files and "tokenizer.json" in files

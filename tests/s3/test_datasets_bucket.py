@@ -11,7 +11,8 @@ import pytest
 
 from hg_localization.api import datasets as datasets_api
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.usecases import dataset_io, datasets
+from hg_localization.datasets import loading, localizing
+from hg_localization.usecases import listing
 
 from .conftest import public_only_config
 from helpers.cli import CliRun
@@ -22,16 +23,16 @@ def test_a_downloaded_dataset_reaches_a_teammate_through_the_bucket(
     team: HGLocalizationConfig, teammate: Any, s3: Any, bucket_name: str, hub_server: Any
 ) -> None:
     samples = hub_server.samples
-    alice = datasets.localize_dataset(samples.dataset, config=team)
+    alice = localizing.localize_dataset(samples.dataset, config=team)
     assert alice.upload_error is None
 
     bob_config = teammate("bob")
-    bob = datasets.localize_dataset(samples.dataset, config=bob_config)  # the Hub is unreachable for Bob
+    bob = localizing.localize_dataset(samples.dataset, config=bob_config)  # the Hub is unreachable for Bob
 
     assert bob.status == "from_bucket"
     assert stored_files(bob.stored.path) == samples.files(samples.dataset, repo_type="dataset")
     assert bob.stored.manifest.commit == alice.stored.manifest.commit
-    numbers = dataset_io.load_local_dataset(bob_config, samples.dataset, "numbers", split="train")
+    numbers = loading.load_local_dataset(bob_config, samples.dataset, "numbers", split="train")
     assert list(numbers["x"]) == list(range(20))
 
 
@@ -79,10 +80,10 @@ def test_a_public_dataset_is_listed_and_fetched_anonymously(
     outsider = public_only_config(tmp_path, public_url)  # no bucket, no credentials
     listed = datasets_api.list_public_datasets(config=outsider)
     assert [d["dataset_id"] for d in listed] == [samples.csv_dataset]
-    outcome = datasets.localize_dataset(samples.csv_dataset, config=outsider)
+    outcome = localizing.localize_dataset(samples.csv_dataset, config=outsider)
     assert outcome.status == "from_bucket"
     assert stored_files(outcome.stored.path) == samples.files(samples.csv_dataset, repo_type="dataset")
-    assert list(dataset_io.load_local_dataset(outsider, samples.csv_dataset, split="test")["label"]) == [1, 0]
+    assert list(loading.load_local_dataset(outsider, samples.csv_dataset, split="test")["label"]) == [1, 0]
 
     anonymous = s3.client("anonymous")
     with pytest.raises(Exception, match=r"AccessDenied|403|Forbidden"):
@@ -102,4 +103,4 @@ def test_a_saved_dataset_is_pushed_and_a_teammate_loads_it(
     assert ok, path
     loaded = datasets_api.load_local_dataset("team/cities", split="train", config=bob_config)
     assert list(loaded["city"]) == ["Oslo", "Lima"]
-    assert datasets.list_datasets(bob_config)[0].source == "bucket"  # where Bob got it from
+    assert listing.list_datasets(bob_config)[0].source == "bucket"  # where Bob got it from

@@ -17,6 +17,7 @@ from botocore.config import Config
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import IntegrityError, StorageError, UpstreamError
 from hg_localization.ids import parse_repo_id
+from hg_localization.progress import ProgressListener
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3 import push
 from hg_localization.s3.bucket import Bucket
@@ -25,7 +26,8 @@ from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
+from hg_localization.usecases.s3_sync import bucket_cache
 
 from .conftest import ADMIN_KEY, ADMIN_SECRET, READER_SECRET, bucket_config, free_ports
 from .test_sync import big_revision
@@ -153,7 +155,7 @@ def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_resumes_i
     stored = publish_one_file(team, data, commit="b" * 40)
     killer = KillAtFirstByte(s3)
     with pytest.raises(StorageError, match="cannot be reached"):
-        BucketCache(team).sync(stored, progress=killer)
+        bucket_cache(team).push(stored, progress=killer)
     assert killer.killed
 
     s3.start()  # the same data folder: whatever arrived before the crash is still there
@@ -163,13 +165,13 @@ def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_resumes_i
     assert s3_sync.list_bucket_repos(team, "model").entries == []
     bob = teammate("bob")
     with pytest.raises(UpstreamError, match="Could not reach the Hub"):  # the bucket had no complete copy
-        localize_model("hgloc-test/big-model", config=bob, full=True)
+        localize_model("hgloc-test/big-model", config=bob, options=LocalizeOptions(full=True))
     admin = s3.client("admin")
     assert admin.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads")  # the dead run's
 
-    cache = BucketCache(team)
+    cache = bucket_cache(team)
     sent_parts = count_calls(cache, "UploadPart")
-    report = cache.sync(stored)
+    report = cache.push(stored)
     assert report.uploaded_files == 1 and report.metadata_written
     assert report.resumed_parts >= 1 and report.resumed_bytes == report.resumed_parts * 5 * 1024 * 1024
     assert len(sent_parts) == 6 - report.resumed_parts  # the parts already there were not sent again
@@ -177,7 +179,7 @@ def test_a_server_killed_mid_upload_shows_no_half_revision_and_a_rerun_resumes_i
     head = admin.head_object(Bucket=bucket, Key=prefix + "model.safetensors")
     assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
 
-    outcome = localize_model("hgloc-test/big-model", config=bob, full=True)
+    outcome = localize_model("hgloc-test/big-model", config=bob, options=LocalizeOptions(full=True))
     assert outcome.status == "from_bucket"
     assert (outcome.stored.path / "model.safetensors").read_bytes() == data
     assert model_store(bob).get(parse_repo_id("hgloc-test/big-model"), "main") is not None
@@ -203,10 +205,12 @@ def test_the_metadata_object_is_written_after_every_data_object(
         if model.name in ("PutObject", "CompleteMultipartUpload", "CopyObject"):
             writes.append(params["Key"])
 
-    stored = localize_model(hub_server.samples.bert, config=team, full=True, push=False).stored
-    cache = BucketCache(team)
+    stored = localize_model(
+        hub_server.samples.bert, config=team, options=LocalizeOptions(full=True, push=False)
+    ).stored
+    cache = bucket_cache(team)
     cache.bucket.client.meta.events.register("provide-client-params.s3.*", record)
-    cache.sync(stored, make_public=True)
+    cache.push(stored, make_public=True)
     private = [k for k in writes if k.startswith("team/models/")]
     public = [k for k in writes if k.startswith("team/public/models/")]
     assert len(private) > len(stored.manifest.files) and len(public) == len(stored.manifest.files) + 1
@@ -231,21 +235,21 @@ def test_a_moved_branch_never_shows_the_old_commit_over_new_files(
     monkeypatch.setattr(s3_client, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
     monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
     first = big_revision(tmp_path, team, 12 * 1024 * 1024)
-    BucketCache(team).sync(first)
+    bucket_cache(team).push(first)
     moved = _moved_branch(team, first, commit="c" * 40)
 
     killer = KillAtFirstByte(s3)
     with pytest.raises(StorageError, match="cannot be reached"):
-        BucketCache(team).sync(moved, progress=killer)
+        bucket_cache(team).push(moved, progress=killer)
     s3.start()
     prefix = "team/models/hgloc-test/big-model/main/"
     assert prefix + METADATA_FILENAME not in s3.objects(team.s3_bucket_name, prefix)
     bob = teammate("bob")
     with pytest.raises(UpstreamError):  # no complete copy in the bucket: the Hub is asked (and is down)
-        localize_model("hgloc-test/big-model", config=bob, full=True)
+        localize_model("hgloc-test/big-model", config=bob, options=LocalizeOptions(full=True))
 
-    BucketCache(team).sync(moved)
-    outcome = localize_model("hgloc-test/big-model", config=bob, full=True)
+    bucket_cache(team).push(moved)
+    outcome = localize_model("hgloc-test/big-model", config=bob, options=LocalizeOptions(full=True))
     assert outcome.status == "from_bucket" and outcome.stored.manifest.commit == "c" * 40
     assert (outcome.stored.path / "model.safetensors").read_bytes() == (
         moved.path / "model.safetensors"
@@ -266,7 +270,7 @@ def test_a_local_file_that_cannot_be_read_is_named_with_how_to_repair_the_copy(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     bert = hub_server.samples.bert
-    stored = localize_model(bert, config=team, full=True, push=False).stored
+    stored = localize_model(bert, config=team, options=LocalizeOptions(full=True, push=False)).stored
     unreadable = stored.path / stored.manifest.files[-1].local_path
     real_open = Path.open
 

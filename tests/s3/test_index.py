@@ -16,6 +16,7 @@ from hg_localization.s3.public import add_to_public_index, read_public_index
 from hg_localization.store.manifest import RevisionManifest
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model
+from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.cli import CliRun
 
@@ -70,14 +71,14 @@ def test_a_damaged_public_index_is_reported_to_readers_and_rebuilt_by_the_next_w
     team_cli: CliRun,
 ) -> None:
     samples = hub_server.samples
-    localize_model(samples.bert, config=team, make_public=True)
+    localize_model(samples.bert, config=team, options=LocalizeOptions(make_public=True))
     s3.client("admin").put_object(Bucket=team.s3_bucket_name, Key=PUBLIC_INDEX, Body=b"{not json")
 
     code, out, err = team_cli("list-public-models", "--json")
     assert code != 0 and out == ""
     assert "public index" in err and "damaged" in err and "--rebuild-index" in err
 
-    localize_model(samples.no_namespace, config=team, make_public=True)
+    localize_model(samples.no_namespace, config=team, options=LocalizeOptions(make_public=True))
     listed = [e.repo_id for e in s3_sync.list_public_repos(team, "model")]
     assert listed == [samples.bert, samples.no_namespace]  # rebuilt from the public metadata, not emptied
 
@@ -86,11 +87,11 @@ def test_a_missing_public_index_is_rebuilt_from_the_public_metadata(
     team: HGLocalizationConfig, hub_server: Any, s3: Any
 ) -> None:
     samples = hub_server.samples
-    localize_model(samples.bert, config=team, make_public=True)
+    localize_model(samples.bert, config=team, options=LocalizeOptions(make_public=True))
     s3.client("admin").delete_object(Bucket=team.s3_bucket_name, Key=PUBLIC_INDEX)
     with pytest.raises(StorageError, match="no public index"):
         s3_sync.list_public_repos(team, "model")
-    localize_model(samples.no_namespace, config=team, make_public=True)
+    localize_model(samples.no_namespace, config=team, options=LocalizeOptions(make_public=True))
     assert [e.repo_id for e in s3_sync.list_public_repos(team, "model")] == [
         samples.bert,
         samples.no_namespace,

@@ -12,7 +12,7 @@ from hg_localization.ids import parse_repo_id
 from hg_localization.s3.bucket import RemoteObject
 from hg_localization.s3.client import BucketLocation
 from hg_localization.s3.keys import BucketKeys, KeySpace, public_index_name, relative_url
-from hg_localization.s3.sync import merge_manifests, plan_private, plan_public
+from hg_localization.s3.push_plan import merge_manifests, plan_private, plan_public
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 
 BERT = parse_repo_id("org/bert")

@@ -17,6 +17,7 @@ from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.public import ensure_public_policy
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
+from hg_localization.usecases.options import LocalizeOptions
 
 from .conftest import bucket_config, public_only_config
 from helpers.cli import CliRun, run, use_in_cli
@@ -31,8 +32,8 @@ def denied(call: Any, **kwargs: Any) -> str:
 @pytest.fixture
 def shared(team: HGLocalizationConfig, hub_server: Any) -> HGLocalizationConfig:
     """The tiny BERT made public (full), and the no-config model kept private, in the team bucket."""
-    localize_model(hub_server.samples.bert, config=team, full=True, make_public=True)
-    localize_model(hub_server.samples.no_config, config=team, full=True)
+    localize_model(hub_server.samples.bert, config=team, options=LocalizeOptions(full=True, make_public=True))
+    localize_model(hub_server.samples.no_config, config=team, options=LocalizeOptions(full=True))
     return team
 
 
@@ -128,9 +129,13 @@ def test_make_public_marks_the_local_copy_and_the_private_index(
 def test_make_public_exposes_only_the_files_of_the_local_copy(
     team: HGLocalizationConfig, hub_server: Any, s3: Any, teammate: Any
 ) -> None:
-    localize_model(hub_server.samples.bert, config=team, full=True)  # private, every file
+    localize_model(
+        hub_server.samples.bert, config=team, options=LocalizeOptions(full=True)
+    )  # private, every file
     dave = teammate("dave")
-    localize_model(hub_server.samples.bert, config=dave, make_public=True)  # card and config, public
+    localize_model(
+        hub_server.samples.bert, config=dave, options=LocalizeOptions(make_public=True)
+    )  # card and config, public
     public = s3.objects(team.s3_bucket_name, "team/public/models/")
     assert sorted(k.rsplit("/", 1)[1] for k in public) == sorted(
         [".hg_localization_bucket_metadata.json", "config.json", "model_card.md"]

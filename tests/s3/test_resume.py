@@ -24,9 +24,10 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import IntegrityError
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3 import push
-from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.usecases.models import localize_model
+from hg_localization.usecases.options import LocalizeOptions
+from hg_localization.usecases.s3_sync import bucket_cache
 
 from .test_faults import count_calls
 from helpers.stored import ONE_FILE_MODEL, publish_one_file
@@ -41,9 +42,9 @@ import sys, time
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
 from hg_localization.s3 import client as s3_client
-from hg_localization.s3.team_cache import BucketCache
+from hg_localization.usecases.s3_sync import bucket_cache
 from hg_localization.usecases.models import model_store
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.progress import ProgressListener
 
 s3_client.MULTIPART_THRESHOLD = s3_client.MULTIPART_CHUNKSIZE = 5 * 1024 * 1024
 
@@ -54,7 +55,7 @@ class HangAfterFirstPart(ProgressListener):
 
 config = HGLocalizationConfig.model_validate_json(open(sys.argv[1]).read())
 stored = model_store(config).get(parse_repo_id("hgloc-test/big-model"), "main")
-BucketCache(config).sync(stored, progress=HangAfterFirstPart())
+bucket_cache(config).push(stored, progress=HangAfterFirstPart())
 """
 
 
@@ -99,14 +100,14 @@ def test_a_push_killed_mid_upload_is_resumed_by_the_next_one(
     assert bucket is not None and len(_open_uploads(s3, bucket)) == 1
     assert KEY not in s3.objects(bucket)
 
-    cache = BucketCache(team)
+    cache = bucket_cache(team)
     sent = count_calls(cache, "UploadPart")
     stored = publish_one_file(team, data, commit="b" * 40)
-    report = cache.sync(stored)
+    report = cache.push(stored)
     assert report.resumed_parts >= 1 and len(sent) + report.resumed_parts == 7
     assert sorted(sent) == sorted(set(sent))  # no part sent twice either
     assert _open_uploads(s3, bucket) == []
-    outcome = localize_model(ONE_FILE_MODEL, config=teammate("bob"), full=True)
+    outcome = localize_model(ONE_FILE_MODEL, config=teammate("bob"), options=LocalizeOptions(full=True))
     assert outcome.status == "from_bucket"
     assert (outcome.stored.path / "model.safetensors").read_bytes() == data
 
@@ -121,11 +122,11 @@ def test_an_open_upload_begun_for_other_bytes_never_vouches_for_this_file(
     other = admin.create_multipart_upload(Bucket=bucket, Key=KEY, Metadata={"sha256": "0" * 64})
     admin.upload_part(Bucket=bucket, Key=KEY, UploadId=other["UploadId"], PartNumber=1, Body=data[: 5 * MIB])
 
-    report = BucketCache(team).sync(publish_one_file(team, data, commit="b" * 40))
+    report = bucket_cache(team).push(publish_one_file(team, data, commit="b" * 40))
     assert report.uploaded_files == 1
     assert admin.head_object(Bucket=bucket, Key=KEY)["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert _open_uploads(s3, bucket) == []
-    assert BucketCache(team).sync(publish_one_file(team, data, commit="b" * 40)).uploaded_files == 0
+    assert bucket_cache(team).push(publish_one_file(team, data, commit="b" * 40)).uploaded_files == 0
 
 
 def test_a_damaged_local_file_aborts_the_upload_it_would_have_resumed(
@@ -144,7 +145,7 @@ def test_a_damaged_local_file_aborts_the_upload_it_would_have_resumed(
     (stored.path / "model.safetensors").write_bytes(bytes(damaged))
 
     with pytest.raises(IntegrityError, match="Checksum mismatch"):
-        BucketCache(team).sync(stored)
+        bucket_cache(team).push(stored)
     assert s3.objects(bucket) == {}  # no object, no metadata object
     assert _open_uploads(s3, bucket) == []
 
@@ -156,14 +157,14 @@ def test_open_uploads_nobody_resumes_are_aborted_once_stale(
     admin = s3.client("admin")
     bucket = team.s3_bucket_name
     stored = publish_one_file(team, data, commit="b" * 40)
-    BucketCache(team).sync(stored)
+    bucket_cache(team).push(stored)
     for key in (PREFIX + "removed-since.bin", KEY):  # a file no longer listed; one already complete
         admin.create_multipart_upload(Bucket=bucket, Key=key)
     assert len(_open_uploads(s3, bucket)) == 2
 
-    assert BucketCache(team).sync(stored).aborted_uploads == 0  # young: maybe someone's running push
+    assert bucket_cache(team).push(stored).aborted_uploads == 0  # young: maybe someone's running push
     monkeypatch.setattr(push, "STALE_UPLOAD_AGE", timedelta(0))
-    report = BucketCache(team).sync(stored)
+    report = bucket_cache(team).push(stored)
     assert report.aborted_uploads == 2 and report.uploaded_files == 0
     assert _open_uploads(s3, bucket) == []
     assert PREFIX + METADATA_FILENAME in s3.objects(bucket)
@@ -174,14 +175,14 @@ def test_an_identity_that_may_not_list_uploads_still_pushes(
 ) -> None:
     """Resuming is best effort: without the right to list open uploads, the file is sent whole."""
     data = random.Random(15).randbytes(6 * MIB)
-    cache = BucketCache(team)
+    cache = bucket_cache(team)
     denied = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
 
     def refuse(**kwargs: Any) -> None:
         raise ClientError(denied, "ListMultipartUploads")
 
     cache.bucket.client.meta.events.register("before-call.s3.ListMultipartUploads", refuse)
-    report = cache.sync(publish_one_file(team, data, commit="b" * 40))
+    report = cache.push(publish_one_file(team, data, commit="b" * 40))
     assert report.uploaded_files == 1 and report.resumed_parts == 0
 
 
@@ -208,7 +209,7 @@ def test_an_open_upload_that_cannot_be_completed_is_replaced_by_a_fresh_one(
         ChecksumAlgorithm="SHA1",
     )
 
-    report = BucketCache(team).sync(publish_one_file(team, data, commit="b" * 40))
+    report = bucket_cache(team).push(publish_one_file(team, data, commit="b" * 40))
     assert report.uploaded_files == 1 and report.resumed_parts == 0
     assert admin.get_object(Bucket=bucket, Key=KEY)["Body"].read() == data
     assert _open_uploads(s3, bucket) == []

@@ -7,9 +7,9 @@ import pytest
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import StorageError
 from hg_localization.ids import parse_repo_id
+from hg_localization.progress import SILENT
 from hg_localization.s3.serving import ObjectChangedError, ServingBucket, missing_object
-from hg_localization.s3.team_cache import BucketCache
-from hg_localization.usecases.progress import SILENT
+from hg_localization.usecases.s3_sync import bucket_cache
 
 from .conftest import SeaweedServer
 from helpers.stored import ONE_FILE_MODEL, publish_one_file
@@ -20,7 +20,7 @@ MODEL = parse_repo_id(ONE_FILE_MODEL)
 @pytest.fixture
 def serving(team: HGLocalizationConfig) -> ServingBucket:
     stored = publish_one_file(team, b"0123456789", commit="c" * 40)
-    BucketCache(team).push(stored, make_public=False, progress=SILENT)
+    bucket_cache(team).push(stored, make_public=False, progress=SILENT)
     return ServingBucket.from_config(team)
 
 

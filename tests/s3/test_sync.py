@@ -18,15 +18,16 @@ import pytest
 import hg_localization
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
+from hg_localization.progress import ProgressListener
 from hg_localization.s3 import client as s3_client
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.push import push_revision
-from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.store.local_store import StoredRevision
 from hg_localization.usecases import s3_sync
 from hg_localization.usecases.models import localize_model, model_store
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
+from hg_localization.usecases.s3_sync import bucket_cache
 
 from helpers.cli import CliRun, run
 from helpers.stored import publish_one_file
@@ -105,7 +106,7 @@ def test_sync_all_and_list_s3_models_as_table_and_json(
 def test_the_python_api_reports_success_and_failure(team: HGLocalizationConfig, hub_server: Any) -> None:
     ok, message = hg_localization.sync_local_model_to_s3(hub_server.samples.bert, config=team)
     assert not ok and "not in the local store" in message
-    localize_model(hub_server.samples.bert, config=team, push=False)
+    localize_model(hub_server.samples.bert, config=team, options=LocalizeOptions(push=False))
     ok, message = hg_localization.sync_local_model_to_s3(hub_server.samples.bert, config=team)
     assert ok and "2 files uploaded" in message
     results = hg_localization.sync_all_local_models_to_s3(config=team)
@@ -132,7 +133,7 @@ def test_big_files_go_multipart_with_progress_and_come_back_verified(
     monkeypatch.setattr(s3_client, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
     stored = big_revision(tmp_path, team, 12 * 1024 * 1024)
     progress = Recorder()
-    report = BucketCache(team).sync(stored, progress=progress)
+    report = bucket_cache(team).push(stored, progress=progress)
     assert report.uploaded_files == 1 and report.uploaded_bytes == 12 * 1024 * 1024
     assert progress.advanced["model.safetensors"] == 12 * 1024 * 1024
     head = s3.client("admin").head_object(
@@ -141,7 +142,7 @@ def test_big_files_go_multipart_with_progress_and_come_back_verified(
     assert head["ETag"].strip('"').endswith("-3")  # three parts
     assert head["Metadata"]["sha256"] == stored.manifest.files[0].sha256
 
-    bob = localize_model("hgloc-test/big-model", config=teammate("bob"), full=True)
+    bob = localize_model("hgloc-test/big-model", config=teammate("bob"), options=LocalizeOptions(full=True))
     assert bob.status == "from_bucket"
     assert (bob.stored.path / "model.safetensors").read_bytes() == (
         stored.path / "model.safetensors"
@@ -152,16 +153,18 @@ def test_a_damaged_local_file_is_never_uploaded(team: HGLocalizationConfig, s3: 
     stored = big_revision(tmp_path, team, 64 * 1024)
     (stored.path / "model.safetensors").write_bytes(b"\0" * 64 * 1024)
     with pytest.raises(hg_localization.HGLocalizationError, match="Checksum mismatch"):
-        BucketCache(team).sync(stored)
+        bucket_cache(team).push(stored)
     assert s3.objects(team.s3_bucket_name) == {}
 
 
 def test_a_metadata_only_push_does_not_shrink_a_full_copy_in_the_bucket(
     team: HGLocalizationConfig, hub_server: Any, s3: Any, teammate: Any
 ) -> None:
-    full = localize_model(hub_server.samples.bert, config=team, full=True)
+    full = localize_model(hub_server.samples.bert, config=team, options=LocalizeOptions(full=True))
     carol_config = teammate("carol", hf_endpoint=hub_server.url)
-    carol = localize_model(hub_server.samples.bert, config=carol_config, push=False, force=True)
+    carol = localize_model(
+        hub_server.samples.bert, config=carol_config, options=LocalizeOptions(push=False, force=True)
+    )
     assert len(carol.stored.manifest.files) == 2
     report = s3_sync.sync_revision_to_bucket(carol.stored, carol_config)
     assert report.uploaded_files == 0 and not report.metadata_written
@@ -238,13 +241,13 @@ def test_a_full_and_a_metadata_only_push_at_once_keep_the_full_listing(
 ) -> None:
     """Both read "no metadata object"; the metadata-only push writes last, and must merge, not replace."""
     bert = hub_server.samples.bert
-    full = localize_model(bert, config=team, full=True, push=False).stored
+    full = localize_model(bert, config=team, options=LocalizeOptions(full=True, push=False)).stored
     carol_config = teammate("carol", hf_endpoint=hub_server.url)
-    small = localize_model(bert, config=carol_config, push=False).stored
+    small = localize_model(bert, config=carol_config, options=LocalizeOptions(push=False)).stored
     assert small.manifest.commit == full.manifest.commit and len(small.manifest.files) == 2
 
-    carol = BucketCache(carol_config).bucket
-    before_put(carol, METADATA_KEY, lambda: push_revision(BucketCache(team).bucket, full))
+    carol = bucket_cache(carol_config).bucket
+    before_put(carol, METADATA_KEY, lambda: push_revision(bucket_cache(team).bucket, full))
     report = push_revision(carol, small)
 
     assert not report.metadata_written  # the full listing already said everything hers would
@@ -256,13 +259,13 @@ def test_make_public_marks_the_listing_a_concurrent_push_wrote_without_shrinking
     team: HGLocalizationConfig, hub_server: Any, teammate: Any, s3: Any
 ) -> None:
     bert = hub_server.samples.bert
-    full = localize_model(bert, config=team, full=True, push=False).stored
+    full = localize_model(bert, config=team, options=LocalizeOptions(full=True, push=False)).stored
     carol_config = teammate("carol", hf_endpoint=hub_server.url)
-    small = localize_model(bert, config=carol_config, push=False).stored
+    small = localize_model(bert, config=carol_config, options=LocalizeOptions(push=False)).stored
 
-    carol = BucketCache(carol_config).bucket
+    carol = bucket_cache(carol_config).bucket
     # Her second write of the private metadata object is the one saying "public" at the end.
-    before_put(carol, METADATA_KEY, lambda: push_revision(BucketCache(team).bucket, full), nth=2)
+    before_put(carol, METADATA_KEY, lambda: push_revision(bucket_cache(team).bucket, full), nth=2)
     push_revision(carol, small, make_public=True)
 
     [entry] = s3_sync.list_bucket_repos(team, "model").entries
@@ -320,7 +323,7 @@ def test_a_sync_waits_for_whoever_holds_the_revision_lock(
 ) -> None:
     """A localization of the same revision (which holds the lock) is never read half-done."""
     bert = hub_server.samples.bert
-    localize_model(bert, config=team, push=False)
+    localize_model(bert, config=team, options=LocalizeOptions(push=False))
     lock = model_store(team).lock(parse_repo_id(bert), "main")
     results: list[object] = []
 
@@ -366,3 +369,32 @@ def test_a_push_reads_each_local_file_once(
         Bucket=team.s3_bucket_name, Key="team/models/hgloc-test/big-model/main/model.safetensors"
     )
     assert head["ContentLength"] == 12 * 1024 * 1024 and head["ETag"].strip('"').endswith("-3")
+
+
+def test_a_push_with_nothing_changed_lists_the_bucket_instead_of_asking_per_file(
+    team: HGLocalizationConfig, hub_server: Any, s3: Any
+) -> None:
+    """An object whose ETag is the local file's MD5 (and that file's sha256 the recorded one) holds
+    exactly those bytes: no HEAD per file. One of the same size but other bytes is still sent."""
+    stored = localize_model(
+        hub_server.samples.bert, config=team, options=LocalizeOptions(full=True, push=False)
+    ).stored
+    cache = bucket_cache(team)
+    cache.push(stored)
+    heads: list[str] = []
+    cache.bucket.client.meta.events.register(
+        "provide-client-params.s3.HeadObject", lambda params, **kwargs: heads.append(params["Key"])
+    )
+    n_files = len(stored.manifest.files)
+    report = cache.push(stored)
+    assert (report.uploaded_files, report.skipped_files, report.metadata_written) == (0, n_files, False)
+    assert not [key for key in heads if key.startswith(BERT_PREFIX)]
+
+    vocab = (stored.path / "vocab.txt").read_bytes()
+    damaged = bytes([vocab[0] ^ 1]) + vocab[1:]  # the same size, other bytes, no sha256 recorded
+    s3.client("admin").put_object(Bucket=team.s3_bucket_name, Key=BERT_PREFIX + "vocab.txt", Body=damaged)
+    report = cache.push(stored)
+    assert (report.uploaded_files, report.skipped_files) == (1, n_files - 1)
+    assert [key for key in heads if key.startswith(BERT_PREFIX)] == [BERT_PREFIX + "vocab.txt"]
+    answer = s3.client("admin").get_object(Bucket=team.s3_bucket_name, Key=BERT_PREFIX + "vocab.txt")
+    assert answer["Body"].read() == vocab

@@ -15,6 +15,7 @@ from hg_localization.ids import parse_repo_id
 from hg_localization.s3.keys import BucketKeys
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.usecases.models import localize_model, model_store
+from hg_localization.usecases.options import LocalizeOptions
 
 from .conftest import bucket_config
 
@@ -23,7 +24,7 @@ def test_a_hub_download_is_pushed_and_a_teammate_gets_it_from_the_bucket_without
     team: HGLocalizationConfig, hub_server: Any, s3: Any, tmp_path: Path, teammate: Any
 ) -> None:
     bert = hub_server.samples.bert
-    first = localize_model(bert, config=team, full=True)
+    first = localize_model(bert, config=team, options=LocalizeOptions(full=True))
     assert first.status == "fetched" and first.upload_error is None
     assert first.stored.path.is_relative_to(team.models_store_path / "by_bucket" / str(team.bucket_id))
 
@@ -38,7 +39,7 @@ def test_a_hub_download_is_pushed_and_a_teammate_gets_it_from_the_bucket_without
     assert head["Metadata"]["sha256"] == local_files["config.json"].sha256
 
     bob = teammate("bob")
-    second = localize_model(bert, config=bob, full=True)
+    second = localize_model(bert, config=bob, options=LocalizeOptions(full=True))
     assert second.status == "from_bucket"
     assert second.stored.manifest.source == "bucket"
     assert second.stored.manifest.commit == first.stored.manifest.commit
@@ -51,7 +52,7 @@ def test_a_hub_download_is_pushed_and_a_teammate_gets_it_from_the_bucket_without
 def test_a_metadata_only_request_takes_only_card_and_config_from_a_full_bucket_copy(
     team: HGLocalizationConfig, hub_server: Any, teammate: Any
 ) -> None:
-    localize_model(hub_server.samples.bert, config=team, full=True)
+    localize_model(hub_server.samples.bert, config=team, options=LocalizeOptions(full=True))
     carol = localize_model(hub_server.samples.bert, config=teammate("carol"))
     assert carol.status == "from_bucket"
     assert {r.path for r in carol.stored.manifest.files} == {"README.md", "config.json"}
@@ -64,7 +65,7 @@ def test_a_metadata_only_request_takes_only_card_and_config_from_a_full_bucket_c
 def test_no_s3_upload_leaves_the_bucket_untouched(
     team: HGLocalizationConfig, hub_server: Any, s3: Any
 ) -> None:
-    outcome = localize_model(hub_server.samples.bert, config=team, push=False)
+    outcome = localize_model(hub_server.samples.bert, config=team, options=LocalizeOptions(push=False))
     assert outcome.status == "fetched"
     assert s3.objects(str(team.s3_bucket_name)) == {}
 
@@ -77,7 +78,7 @@ def test_a_revision_without_its_metadata_object_does_not_count(
         Bucket=team.s3_bucket_name, Key=f"team/models/hgloc-test/tiny-bert/main/{METADATA_FILENAME}"
     )
     dave = teammate("dave", hf_endpoint=hub_server.url)
-    outcome = localize_model(hub_server.samples.bert, config=dave, push=False)
+    outcome = localize_model(hub_server.samples.bert, config=dave, options=LocalizeOptions(push=False))
     assert outcome.status == "fetched"  # from the Hub: the bucket's copy is incomplete
     assert outcome.stored.manifest.source == "hub"
 
@@ -113,7 +114,9 @@ def test_keys_in_a_metadata_object_that_would_leave_the_store_are_refused(
         manifest["files"][0]["local_path"] = escape
         client.put_object(Bucket=team.s3_bucket_name, Key=key, Body=json.dumps(manifest).encode())
         frank = teammate("frank", hf_endpoint=hub_server.url)
-        outcome = localize_model(hub_server.samples.bert, config=frank, push=False, force=False)
+        outcome = localize_model(
+            hub_server.samples.bert, config=frank, options=LocalizeOptions(push=False, force=False)
+        )
         assert outcome.stored.manifest.source == "hub"  # the bucket's copy was refused, with a warning
         assert any("is not valid" in w and escape in w for w in outcome.warnings), outcome.warnings
         assert not list(tmp_path.rglob("escaped.txt"))

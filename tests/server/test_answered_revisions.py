@@ -15,13 +15,16 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import RepoType
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import REPO_SETTINGS_FILENAME, RepoSource, ServedRepo
+from hg_localization.server.disk_repos import REPO_SETTINGS_FILENAME
+from hg_localization.server.served import ServedRepo
+from hg_localization.server.store_source import StoreSource
 from hg_localization.usecases import models
+from hg_localization.usecases.options import LocalizeOptions
 
 TEAM_TOKEN = "team-read-token"
 
 
-class CountingSource(RepoSource):
+class CountingSource(StoreSource):
     """The store's source, counting how often a repo is read from disk."""
 
     reads = 0
@@ -39,7 +42,7 @@ def stored(tmp_path: Path, hub_server: Any) -> tuple[HGLocalizationConfig, str, 
         hf_endpoint=hub_server.url,
     )
     bert = hub_server.samples.bert
-    done = models.localize_model(bert, config=config, full=True)
+    done = models.localize_model(bert, config=config, options=LocalizeOptions(full=True))
     return config, bert, done.stored.path
 
 

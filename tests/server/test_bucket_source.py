@@ -18,20 +18,21 @@ import pytest
 from starlette.datastructures import Headers
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.demo.sample_repos import SampleRepos
+from hg_localization.progress import SILENT
 from hg_localization.s3.serving import ServingBucket
-from hg_localization.s3.team_cache import BucketCache
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.bucket_source import BucketSource
 from hg_localization.server.file_response import UNSATISFIABLE, requested_range
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.usecases.models import localize_model
-from hg_localization.usecases.progress import SILENT
+from hg_localization.usecases.options import LocalizeOptions
+from hg_localization.usecases.s3_sync import bucket_cache
 from s3.conftest import SeaweedServer, bucket_config, bucket_name, s3, seaweed  # noqa: F401
 
 from helpers.cli import run, use_in_cli
 from helpers.clients import run_python_json
+from helpers.sample_repos import SampleRepos
 from helpers.servers import PRIVATE_TOKEN, BackgroundServer, run_server
 from helpers.stored import ONE_FILE_MODEL, publish_one_file
 
@@ -60,7 +61,7 @@ def published(
     seaweed.client("admin").create_bucket(Bucket=bucket)
     upstream = BackgroundServer(
         create_app(
-            RepoSource.for_repos_dir(sample_repos.directory),
+            FolderSource.for_repos_dir(sample_repos.directory),
             tokens=ServerTokens(read=frozenset({PRIVATE_TOKEN})),
         )
     )
@@ -74,7 +75,7 @@ def published(
             (sample_repos.bert, sample_repos.bert_tag),
             (sample_repos.private, None),
         ):
-            outcome = localize_model(repo_id, revision, config=pusher, full=True)
+            outcome = localize_model(repo_id, revision, config=pusher, options=LocalizeOptions(full=True))
             assert outcome.upload_error is None
     finally:
         upstream.stop()
@@ -197,7 +198,7 @@ def own_bucket(s3: SeaweedServer, bucket_name: str, tmp_path: Path) -> HGLocaliz
 
 def push_one_file(config: HGLocalizationConfig, data: bytes, commit: str, revision: str = "main") -> None:
     stored = publish_one_file(config, data, commit=commit, revision=revision)
-    BucketCache(config).push(stored, make_public=False, progress=SILENT)
+    bucket_cache(config).push(stored, make_public=False, progress=SILENT)
 
 
 def test_a_revision_pushed_after_the_server_started_is_served_once_the_ttl_has_passed(

@@ -25,11 +25,11 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import RepoFile, RepoFolder
 
-from hg_localization.demo.sample_repos import SampleRepos
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 
 from helpers.clients import run_python_json
+from helpers.sample_repos import SampleRepos
 from helpers.servers import PRIVATE_TOKEN, HubServer, run_server
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -250,7 +250,7 @@ def test_list_repo_tree_of_a_missing_path(hub_server: HubServer, api: HfApi) -> 
 
 
 def test_list_repo_tree_follows_pages(sample_repos: SampleRepos) -> None:
-    app = create_app(RepoSource.for_repos_dir(sample_repos.directory), tree_page_size=2)
+    app = create_app(FolderSource.for_repos_dir(sample_repos.directory), tree_page_size=2)
     expected = sample_repos.files(sample_repos.bert)
     with run_server(app) as url:
         first_page = httpx.get(
@@ -267,7 +267,7 @@ def test_list_repo_tree_follows_pages(sample_repos: SampleRepos) -> None:
 
 
 def test_tree_pages_keep_an_encoded_revision_and_path(sample_repos: SampleRepos) -> None:
-    app = create_app(RepoSource.for_repos_dir(sample_repos.directory), tree_page_size=2)
+    app = create_app(FolderSource.for_repos_dir(sample_repos.directory), tree_page_size=2)
     expected = sample_repos.files(sample_repos.bert, sample_repos.bert_pr)
     with run_server(app) as url:
         api = HfApi(endpoint=url)
@@ -360,10 +360,10 @@ def test_a_commit_id_is_a_revision(hub_server: HubServer, api: HfApi, cache_dir:
 
 
 def test_commit_ids_are_stable(hub_server: HubServer, api: HfApi, tmp_path: Path) -> None:
-    from hg_localization.demo.sample_repos import write_sample_repos
+    from helpers.sample_repos import write_sample_repos
 
     again = write_sample_repos(tmp_path / "again")
-    fresh = RepoSource.for_repos_dir(again.directory).resolve("model", again.bert)
+    fresh = FolderSource.for_repos_dir(again.directory).resolve("model", again.bert)
     assert fresh.commit == api.model_info(hub_server.samples.bert).sha
 
 

@@ -27,8 +27,8 @@ from huggingface_hub.errors import (
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server import routing
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
 from hg_localization.server.routing import ApiRoute
+from hg_localization.server.store_source import StoreSource
 from hg_localization.usecases import models
 
 from helpers.servers import PRIVATE_TOKEN, run_server
@@ -286,7 +286,7 @@ def test_a_tag_localized_from_upstream_is_listed_under_refs_tags_by_the_store_se
     main = models.localize_model(bert, config=config)
     assert tagged.stored.manifest.ref_kind == "tag"
     assert main.stored.manifest.ref_kind == "branch"
-    source = RepoSource.for_store(config.models_store_path, config.datasets_store_path)
+    source = StoreSource.for_store(config.models_store_path, config.datasets_store_path)
     with run_server(create_app(source)) as url:
         branches, tags = refs_of(HfApi(endpoint=url), bert)
         path = hf_hub_download(bert, "config.json", revision=tag, endpoint=url, cache_dir=str(tmp_path / "c"))

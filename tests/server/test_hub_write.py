@@ -19,6 +19,7 @@ from starlette.routing import Route
 from hg_localization.server import routing
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.hub_write import (
     XET_HELP_PATH,
     XET_UNSUPPORTED,
@@ -26,7 +27,7 @@ from hg_localization.server.hub_write import (
     parse_commit,
     xet_answer,
 )
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 
 from helpers.clients import run_python, run_python_json
 from helpers.servers import run_server
@@ -108,7 +109,7 @@ def test_with_xet_on_the_client_is_told_to_set_hf_hub_disable_xet(tmp_path: Path
     """hf_xet is installed, so upload_folder asks for a Xet token: what the person reads says what to do."""
     folder = write_folder(tmp_path / "upload", {"model.safetensors": b"\1" * 5000})
     (tmp_path / "repos" / "models").mkdir(parents=True)
-    source = RepoSource.for_repos_dir(tmp_path / "repos")
+    source = FolderSource.for_repos_dir(tmp_path / "repos")
     tokens = ServerTokens(write=frozenset({WRITE_TOKEN}))
     app = RoutesXetTokens(create_app(source, tokens=tokens, write_api=HubWriteApi(source, tokens)))
     with run_server(app) as url:
@@ -195,7 +196,9 @@ def test_writes_need_a_write_token(hub: WeightsHub) -> None:
 
 def test_a_read_only_server_refuses_writes(tmp_path: Path) -> None:
     (tmp_path / "models").mkdir()
-    app = create_app(RepoSource.for_repos_dir(tmp_path), tokens=ServerTokens(write=frozenset({WRITE_TOKEN})))
+    app = create_app(
+        FolderSource.for_repos_dir(tmp_path), tokens=ServerTokens(write=frozenset({WRITE_TOKEN}))
+    )
     with run_server(app) as url, pytest.raises(HfHubHTTPError) as caught:
         HfApi(endpoint=url, token=WRITE_TOKEN).create_repo("team/x")
     assert caught.value.response.status_code == 403
@@ -203,7 +206,7 @@ def test_a_read_only_server_refuses_writes(tmp_path: Path) -> None:
 
 
 def test_the_local_store_is_never_written(tmp_path: Path) -> None:
-    source = RepoSource.for_store(tmp_path / "models", tmp_path / "datasets")
+    source = StoreSource.for_store(tmp_path / "models", tmp_path / "datasets")
     tokens = ServerTokens(write=frozenset({WRITE_TOKEN}))
     with run_server(create_app(source, tokens=tokens, write_api=HubWriteApi(source, tokens))) as url:
         with pytest.raises(HfHubHTTPError) as caught:
@@ -274,7 +277,7 @@ def test_upload_urls_authorise_themselves_and_only_the_announced_bytes_are_kept(
 def test_an_expired_upload_url_is_refused(tmp_path: Path) -> None:
     repos = tmp_path / "repos"
     (repos / "models").mkdir(parents=True)
-    source = RepoSource.for_repos_dir(repos)
+    source = FolderSource.for_repos_dir(repos)
     tokens = ServerTokens(write=frozenset({WRITE_TOKEN}))
     write_api = HubWriteApi(source, tokens, url_ttl=-1)
     with run_server(create_app(source, tokens=tokens, write_api=write_api)) as url:

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from hg_localization.server import hub_api
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 
 
 def test_info_is_built_once_per_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,7 +25,7 @@ def test_info_is_built_once_per_revision(tmp_path: Path, monkeypatch: pytest.Mon
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(hub_api, "repo_info_json", counting)
-    with TestClient(create_app(RepoSource.for_repos_dir(tmp_path))) as client:
+    with TestClient(create_app(FolderSource.for_repos_dir(tmp_path))) as client:
         answers = [client.get("/api/models/acme/tiny").json() for _ in range(5)]
         assert all(a == answers[0] for a in answers)
         assert answers[0]["cardData"] == {"license": "mit"}

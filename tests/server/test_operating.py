@@ -24,9 +24,9 @@ from hg_localization.errors import InvalidInputError
 from hg_localization.server.access_log import ACCESS_LOGGER, AUDIT_LOGGER
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens, token_label
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.hub_write import HubWriteApi
 from hg_localization.server.metrics import ServerMetrics
-from hg_localization.server.repo_source import RepoSource
 
 from helpers.servers import run_server
 from helpers.weights_fixtures import write_folder
@@ -60,7 +60,7 @@ def team_hub(tmp_path: Path) -> Iterator[tuple[str, ServerMetrics]]:
     write_repo(repos, "acme/public", private=False)
     (tmp_path / "tokens.txt").write_text(TOKENS_FILE)
     tokens = ServerTokens.from_file(tmp_path / "tokens.txt")
-    source = RepoSource.for_repos_dir(repos)
+    source = FolderSource.for_repos_dir(repos)
     metrics = ServerMetrics()
     app = create_app(source, tokens=tokens, write_api=HubWriteApi(source, tokens), metrics=metrics)
     with run_server(app) as url:

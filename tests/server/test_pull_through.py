@@ -24,9 +24,10 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.metrics import ServerMetrics
 from hg_localization.server.pull_through import PullThroughSource
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.layout import StoreLayout
 from hg_localization.usecases.pull_through import RepoPolicy, Upstream
 
@@ -77,7 +78,7 @@ def upstream(sample_repos_dir: Path, tmp_path: Path) -> Iterator[Upstreamed]:
     (big / "config.json").write_text('{"model_type": "bert"}\n')
     (big / "README.md").write_text("---\nlicense: mit\n---\n# A big model\n")
     (big / "model.safetensors").write_bytes(os.urandom(12 * 1024 * 1024))
-    app = create_app(RepoSource.for_repos_dir(repos), tokens=ServerTokens(read=frozenset({PRIVATE_TOKEN})))
+    app = create_app(FolderSource.for_repos_dir(repos), tokens=ServerTokens(read=frozenset({PRIVATE_TOKEN})))
     recorder = Recorder(Throttle(app, delay=0.01))
     server = BackgroundServer(recorder)
     server.start()
@@ -102,7 +103,7 @@ def pull_through(
     models = StoreLayout(config.models_store_path, "model", config.bucket_id).base
     datasets = StoreLayout(config.datasets_store_path, "dataset", config.bucket_id).base
     source = PullThroughSource(
-        RepoSource.for_store(models, datasets), Upstream(config, upstream_url), **options
+        StoreSource.for_store(models, datasets), Upstream(config, upstream_url), **options
     )
     return run_server(create_app(source, tokens=tokens))
 

@@ -12,8 +12,9 @@ from huggingface_hub.errors import HfHubHTTPError
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.usecases import models
+from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.servers import PRIVATE_TOKEN, run_server
 
@@ -31,7 +32,7 @@ def store_config(tmp_path: Path, hub_server: Any) -> HGLocalizationConfig:
 
 
 def serve_store(config: HGLocalizationConfig, tokens: ServerTokens | None = None) -> Any:
-    source = RepoSource.for_store(config.models_store_path, config.datasets_store_path)
+    source = StoreSource.for_store(config.models_store_path, config.datasets_store_path)
     return run_server(create_app(source, tokens=tokens))
 
 
@@ -39,7 +40,7 @@ def test_a_model_private_upstream_needs_a_token_from_the_store_server(
     store_config: HGLocalizationConfig, hub_server: Any, tmp_path: Path
 ) -> None:
     private = hub_server.samples.private
-    models.localize_model(private, config=store_config, full=True)
+    models.localize_model(private, config=store_config, options=LocalizeOptions(full=True))
     models.localize_model(hub_server.samples.bert, config=store_config)
     with serve_store(store_config, ServerTokens(read=frozenset({TEAM_TOKEN}))) as url:
         with pytest.raises(HfHubHTTPError) as info:
@@ -57,7 +58,7 @@ def test_a_commit_is_served_from_the_fullest_folder_at_that_commit(
 ) -> None:
     """Main localized in full, the same commit also metadata-only under its own name."""
     bert = hub_server.samples.bert
-    full = models.localize_model(bert, config=store_config, full=True)
+    full = models.localize_model(bert, config=store_config, options=LocalizeOptions(full=True))
     commit = full.stored.manifest.commit
     pinned = models.localize_model(bert, commit, config=store_config)
     assert pinned.stored.path.name == commit and not pinned.stored.manifest.full

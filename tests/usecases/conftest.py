@@ -13,7 +13,7 @@ import pytest
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.server.app import create_app
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 
 from helpers.asgi import RequestRecorder
 from helpers.servers import PRIVATE_TOKEN, run_server
@@ -45,7 +45,7 @@ def recorded_hub(tmp_path: Path, hub_server: Any) -> Iterator[RecordedHub]:
     """A Hub over a private copy of the sample repos (tests may change it), recording requests."""
     repos_dir = tmp_path / "upstream"
     shutil.copytree(hub_server.repos_dir, repos_dir)
-    source = RepoSource.for_repos_dir(repos_dir)
+    source = FolderSource.for_repos_dir(repos_dir)
     recorder = RequestRecorder(create_app(source, tokens=ServerTokens(read=frozenset({PRIVATE_TOKEN}))))
     with run_server(recorder) as url:
         yield RecordedHub(url=url, recorder=recorder, repos_dir=repos_dir)

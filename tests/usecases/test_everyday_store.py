@@ -13,10 +13,12 @@ from huggingface_hub import HfApi, hf_hub_download
 
 from hg_localization.cli.serve import store_source
 from hg_localization.config import HGLocalizationConfig
+from hg_localization.datasets.localizing import localize_dataset
 from hg_localization.errors import InvalidInputError, NotLocalizedError, UpstreamError
 from hg_localization.server.app import create_app
 from hg_localization.store.layout import METADATA_FILENAME
-from hg_localization.usecases import datasets, models
+from hg_localization.usecases import models
+from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.servers import DEAD_ENDPOINT, run_server
 
@@ -53,7 +55,7 @@ def test_every_scope_is_listed_with_its_bucket_and_the_configured_one_is_read_fi
     models.localize_model(bert, config=config)
     team = with_bucket(config)
     assert team.bucket_id is not None
-    models.localize_model(bert, config=team, full=True, push=False)
+    models.localize_model(bert, config=team, options=LocalizeOptions(full=True, push=False))
     listed = models.list_models(team)
     assert [(m.scope, m.contents.kind) for m in listed] == [(team.bucket_id, "full"), (None, "metadata")]
     other = with_bucket(config, "other-bucket")
@@ -65,9 +67,9 @@ def test_a_copy_in_another_scope_is_linked_in_without_the_hub(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     bert = hub_server.samples.bert
-    first = models.localize_model(bert, config=config, full=True)
+    first = models.localize_model(bert, config=config, options=LocalizeOptions(full=True))
     team = with_bucket(hub_down(config))
-    second = models.localize_model(bert, config=team, push=False)
+    second = models.localize_model(bert, config=team, options=LocalizeOptions(push=False))
     assert second.status == "already_localized" and second.adopted
     assert second.stored.path.is_relative_to(config.models_store_path / "by_bucket")
     weights = next(r for r in first.stored.manifest.files if r.path.endswith(".safetensors"))
@@ -83,7 +85,7 @@ def test_serve_serves_every_scope_the_configured_one_first(
     models.localize_model(bert, config=config)
     models.localize_model(no_namespace, config=config)
     team = with_bucket(config)
-    models.localize_model(bert, config=team, full=True, push=False, force=True)
+    models.localize_model(bert, config=team, options=LocalizeOptions(full=True, push=False, force=True))
     with run_server(create_app(store_source(team))) as url:
         api = HfApi(endpoint=url)
         assert {m.id for m in api.list_models()} == {bert, no_namespace}
@@ -98,7 +100,9 @@ def test_serve_serves_every_scope_the_configured_one_first(
 def test_a_filtered_copy_is_listed_as_filtered_with_its_patterns(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
-    models.localize_model(hub_server.samples.bert, config=config, include=["*.json"])
+    models.localize_model(
+        hub_server.samples.bert, config=config, options=LocalizeOptions(include=("*.json",))
+    )
     models.localize_model(hub_server.samples.no_namespace, config=config)
     by_id = {m.model_id: m for m in models.list_models(config)}
     filtered = by_id[hub_server.samples.bert]
@@ -180,7 +184,7 @@ def test_hf_hub_offline_answers_from_the_store_with_no_request_at_all(
     assert outcome.status == "already_localized" and outcome.warnings == []
     assert len(recorded_hub.recorder.requests) == before
     with pytest.raises(NotLocalizedError) as missing:
-        models.localize_model(bert, config=offline, full=True)
+        models.localize_model(bert, config=offline, options=LocalizeOptions(full=True))
     assert "HF_HUB_OFFLINE" in str(missing.value.hint)
     with pytest.raises(UpstreamError, match="HF_HUB_OFFLINE"):
         models.fetch_card(offline, bert)
@@ -194,12 +198,12 @@ def test_a_dataset_config_is_answered_from_a_whole_local_copy_with_the_hub_down(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     dataset = hub_server.samples.dataset
-    datasets.localize_dataset(dataset, config=config)
+    localize_dataset(dataset, config=config)
     name = hub_server.samples.dataset_configs[1]
-    outcome = datasets.localize_dataset(dataset, config=hub_down(config), config_name=name)
+    outcome = localize_dataset(dataset, config=hub_down(config), config_name=name)
     assert outcome.status == "already_localized"
     assert any("Could not check" in w for w in outcome.warnings)
-    offline = datasets.localize_dataset(dataset, config=config.with_overrides(offline=True), config_name=name)
+    offline = localize_dataset(dataset, config=config.with_overrides(offline=True), config_name=name)
     assert offline.status == "already_localized" and offline.warnings == []
 
 
@@ -207,7 +211,9 @@ def test_a_commit_the_store_holds_under_a_branch_needs_no_hub(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     bert = hub_server.samples.bert
-    commit = models.localize_model(bert, config=config, full=True).stored.manifest.commit
+    commit = models.localize_model(
+        bert, config=config, options=LocalizeOptions(full=True)
+    ).stored.manifest.commit
     pinned = models.localize_model(bert, commit, config=hub_down(config))
     assert pinned.status == "already_localized" and pinned.stored.path.name == commit
     assert {r.path for r in pinned.stored.manifest.files} == {"README.md", "config.json"}

@@ -26,11 +26,13 @@ from hg_localization.errors import (
     RevisionNotFoundError,
     UpstreamError,
 )
+from hg_localization.progress import ProgressListener
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.usecases import models
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.asgi import Throttle
 from helpers.servers import PRIVATE_TOKEN, run_server
@@ -65,7 +67,7 @@ def test_metadata_only_brings_the_card_and_the_config(config: HGLocalizationConf
 
 def test_full_model_brings_every_file_bit_for_bit(config: HGLocalizationConfig, hub_server: Any) -> None:
     samples = hub_server.samples
-    outcome = models.localize_model(samples.bert, config=config, full=True)
+    outcome = models.localize_model(samples.bert, config=config, options=LocalizeOptions(full=True))
 
     files = stored_files(outcome.stored.path)
     assert files == as_stored(samples.files(samples.bert))
@@ -101,14 +103,19 @@ def test_a_commit_id_works_as_a_revision(config: HGLocalizationConfig, hub_serve
 
 def test_include_and_exclude_filter_a_full_download(config: HGLocalizationConfig, hub_server: Any) -> None:
     samples = hub_server.samples
-    only_json = models.localize_model(samples.bert, config=config, include=["*.json"])
+    only_json = models.localize_model(
+        samples.bert, config=config, options=LocalizeOptions(include=("*.json",))
+    )
     names = set(stored_files(only_json.stored.path))
     assert "config.json" in names and "tokenizer.json" in names
     assert "model_card.md" in names  # the card always comes
     assert not any(n.endswith(".safetensors") for n in names)
 
     no_weights = models.localize_model(
-        samples.bert, samples.bert_tag, config=config, full=True, exclude=["*.safetensors"]
+        samples.bert,
+        samples.bert_tag,
+        config=config,
+        options=LocalizeOptions(full=True, exclude=("*.safetensors",)),
     )
     names = set(stored_files(no_weights.stored.path))
     assert "tokenizer.json" in names
@@ -118,7 +125,9 @@ def test_include_and_exclude_filter_a_full_download(config: HGLocalizationConfig
 def test_patterns_that_match_nothing_are_an_error(config: HGLocalizationConfig, hub_server: Any) -> None:
     with pytest.raises(InvalidInputError, match="matches"):
         models.localize_model(
-            hub_server.samples.no_config, config=config, include=["*.gguf"], exclude=["README.md"]
+            hub_server.samples.no_config,
+            config=config,
+            options=LocalizeOptions(include=("*.gguf",), exclude=("README.md",)),
         )
 
 
@@ -151,7 +160,7 @@ def test_a_private_repo_needs_a_token(config: HGLocalizationConfig, hub_server: 
     assert not (config.models_store_path / "hgloc-test" / "private-model" / "main").exists()
 
     with_token = config.with_overrides(hf_token=PRIVATE_TOKEN)
-    outcome = models.localize_model(private, config=with_token, full=True)
+    outcome = models.localize_model(private, config=with_token, options=LocalizeOptions(full=True))
     assert (outcome.stored.path / "config.json").is_file()
     assert PRIVATE_TOKEN not in (outcome.stored.path / METADATA_FILENAME).read_text()
 
@@ -184,10 +193,10 @@ def test_invalid_ids_are_refused_before_anything_touches_the_disk(
 
 def test_a_second_run_downloads_nothing(recorded_config: HGLocalizationConfig, recorded_hub: Any) -> None:
     bert = "hgloc-test/tiny-bert"
-    models.localize_model(bert, config=recorded_config, full=True)
+    models.localize_model(bert, config=recorded_config, options=LocalizeOptions(full=True))
     recorded_hub.recorder.clear()
 
-    again = models.localize_model(bert, config=recorded_config, full=True)
+    again = models.localize_model(bert, config=recorded_config, options=LocalizeOptions(full=True))
     assert again.status == "already_localized"
     assert len(recorded_hub.recorder.requests) <= 1  # at most: where does main point now?
     assert recorded_hub.recorder.downloads() == []
@@ -203,7 +212,7 @@ def test_force_fetches_again(recorded_config: HGLocalizationConfig, recorded_hub
     bert = "hgloc-test/tiny-bert"
     models.localize_model(bert, config=recorded_config)
     recorded_hub.recorder.clear()
-    models.localize_model(bert, config=recorded_config, force=True)
+    models.localize_model(bert, config=recorded_config, options=LocalizeOptions(force=True))
     assert len(recorded_hub.recorder.downloads()) == 2
 
 
@@ -213,7 +222,7 @@ def test_going_from_metadata_to_full_reuses_what_is_there(
     bert = "hgloc-test/tiny-bert"
     models.localize_model(bert, config=recorded_config)
     recorded_hub.recorder.clear()
-    outcome = models.localize_model(bert, config=recorded_config, full=True)
+    outcome = models.localize_model(bert, config=recorded_config, options=LocalizeOptions(full=True))
     fetched = recorded_hub.recorder.downloads()
     assert not any(path.endswith("/config.json") or path.endswith("/README.md") for path in fetched)
     assert outcome.reused_files == 2
@@ -239,7 +248,7 @@ def test_a_corrupt_mirror_is_caught_and_nothing_is_kept(
     """A mirror whose file no longer matches its recorded sha256: the download is refused."""
     bert = hub_server.samples.bert
     mirror_config = config.with_overrides(models_store_path=tmp_path / "mirror" / "models")
-    mirrored = models.localize_model(bert, config=mirror_config, full=True)
+    mirrored = models.localize_model(bert, config=mirror_config, options=LocalizeOptions(full=True))
     weights = mirrored.stored.path / "model.safetensors"
     expected = hashlib.sha256(weights.read_bytes()).hexdigest()
     corrupted = bytearray(weights.read_bytes())
@@ -247,10 +256,12 @@ def test_a_corrupt_mirror_is_caught_and_nothing_is_kept(
     weights.write_bytes(bytes(corrupted))
     actual = hashlib.sha256(bytes(corrupted)).hexdigest()
 
-    source = RepoSource.for_store(mirror_config.models_store_path, mirror_config.datasets_store_path)
+    source = StoreSource.for_store(mirror_config.models_store_path, mirror_config.datasets_store_path)
     with run_server(create_app(source)) as mirror_url:
         with pytest.raises(IntegrityError) as info:
-            models.localize_model(bert, config=config.with_overrides(hf_endpoint=mirror_url), full=True)
+            models.localize_model(
+                bert, config=config.with_overrides(hf_endpoint=mirror_url), options=LocalizeOptions(full=True)
+            )
     message = str(info.value)
     assert "model.safetensors" in message and expected in message and actual in message
     assert models.list_models(config) == []
@@ -262,7 +273,9 @@ def test_a_failed_run_keeps_what_was_already_stored(config: HGLocalizationConfig
     bert = hub_server.samples.bert
     models.localize_model(bert, config=config)
     with pytest.raises(InvalidInputError):
-        models.localize_model(bert, config=config, include=["*.nothing"], exclude=["*"])
+        models.localize_model(
+            bert, config=config, options=LocalizeOptions(include=("*.nothing",), exclude=("*",))
+        )
     (listed,) = models.list_models(config)
     assert listed.has_card and listed.has_config
 
@@ -310,7 +323,11 @@ def test_a_file_path_from_the_hub_that_would_leave_the_store_is_refused(
 ) -> None:
     with run_server(hostile_hub(file_path)) as url:
         with pytest.raises(UpstreamError, match="unsafe file path"):
-            models.localize_model("evil/model", config=config.with_overrides(hf_endpoint=url), full=True)
+            models.localize_model(
+                "evil/model",
+                config=config.with_overrides(hf_endpoint=url),
+                options=LocalizeOptions(full=True),
+            )
     assert not list(tmp_path.rglob("ESCAPED.txt"))
     assert models.list_models(config) == []
 
@@ -320,7 +337,11 @@ def test_a_repo_file_named_like_the_store_s_own_files_is_refused(
 ) -> None:
     with run_server(hostile_hub(METADATA_FILENAME)) as url:
         with pytest.raises(InvalidInputError, match="reserves"):
-            models.localize_model("evil/model", config=config.with_overrides(hf_endpoint=url), full=True)
+            models.localize_model(
+                "evil/model",
+                config=config.with_overrides(hf_endpoint=url),
+                options=LocalizeOptions(full=True),
+            )
 
 
 class InterruptAtFirstByte(ProgressListener):
@@ -342,12 +363,14 @@ class InterruptAtFirstByte(ProgressListener):
 def test_ctrl_c_stops_the_download_instead_of_fetching_every_queued_file(
     config: HGLocalizationConfig, sample_repos_dir: Path
 ) -> None:
-    slow = Throttle(create_app(RepoSource.for_repos_dir(sample_repos_dir)), delay=0.05)
+    slow = Throttle(create_app(FolderSource.for_repos_dir(sample_repos_dir)), delay=0.05)
     listener = InterruptAtFirstByte()
     with run_server(slow) as url:
         single = config.with_overrides(hf_endpoint=url, max_workers=1)
         with pytest.raises(KeyboardInterrupt):
-            models.localize_model("hgloc-test/tiny-bert", config=single, full=True, progress=listener)
+            models.localize_model(
+                "hgloc-test/tiny-bert", config=single, options=LocalizeOptions(full=True), progress=listener
+            )
     assert len(listener.started) == 1  # the queued files never started
     assert models.list_models(config) == []
 

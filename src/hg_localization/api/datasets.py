@@ -13,9 +13,11 @@ from typing import Any
 
 from hg_localization.api.outcomes import EXPECTED, localization_result, message_of, or_none, redacted_errors
 from hg_localization.config import HGLocalizationConfig, load_config
+from hg_localization.datasets import cards, loading, localizing, saving
 from hg_localization.errors import NotLocalizedError
 from hg_localization.s3.catalog import IndexEntry
-from hg_localization.usecases import dataset_io, datasets, s3_sync
+from hg_localization.usecases import listing, s3_sync
+from hg_localization.usecases.options import LocalizeOptions
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +39,12 @@ def download_dataset(
     the local copy stays. Datasets that need a loading script are refused. ``make_public`` of a
     private or gated upstream repo is refused (the local copy kept) unless ``allow_private_public``.
     """
+    options = LocalizeOptions.from_seed_flags(
+        skip_s3_upload=skip_s3_upload, make_public=make_public, allow_private_public=allow_private_public
+    )
     return localization_result(
-        lambda: datasets.localize_dataset(
-            dataset_id,
-            revision,
-            config=load_config(config),
-            config_name=config_name,
-            push=not skip_s3_upload,
-            make_public=make_public,
-            allow_private_public=allow_private_public,
+        lambda: localizing.localize_dataset(
+            dataset_id, revision, options, config=load_config(config), config_name=config_name
         )
     )
 
@@ -53,7 +52,7 @@ def download_dataset(
 def list_local_datasets(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
     """Every dataset revision in the local store, as dicts (``dataset_id``, ``revision``, ``path``, …)."""
     with redacted_errors():
-        return [d.as_dict() for d in datasets.list_datasets(load_config(config))]
+        return [d.as_dict() for d in listing.list_datasets(load_config(config))]
 
 
 def list_s3_datasets(config: HGLocalizationConfig | None = None) -> list[dict[str, Any]]:
@@ -106,7 +105,7 @@ def load_local_dataset(
     try:
         with redacted_errors():
             settings = load_config(config)
-            return dataset_io.load_local_dataset(settings, dataset_id, config_name, revision, split)
+            return loading.load_local_dataset(settings, dataset_id, config_name, revision, split)
     except NotLocalizedError as exc:
         logger.info("%s", message_of(exc))
         return None
@@ -127,7 +126,7 @@ def upload_dataset(
     with ``configs:``), so it is served, listed and loaded like any localized dataset.
     """
     try:
-        outcome = dataset_io.upload_dataset(
+        outcome = saving.upload_dataset(
             load_config(config), dataset_obj, dataset_id, config_name, revision, make_public=make_public
         )
     except EXPECTED as exc:
@@ -153,11 +152,11 @@ def get_cached_dataset_card_content(
 
     ``config_name`` is accepted for compatibility: a repo has one card for all its configs.
     """
-    return or_none(lambda: datasets.read_local_card(load_config(config), dataset_id, revision), logger)
+    return or_none(lambda: cards.read_local_card(load_config(config), dataset_id, revision), logger)
 
 
 def get_dataset_card_content(
     dataset_id: str, revision: str | None = None, config: HGLocalizationConfig | None = None
 ) -> str | None:
     """The dataset card read from the Hub (nothing is cached), or None."""
-    return or_none(lambda: datasets.fetch_card(load_config(config), dataset_id, revision), logger)
+    return or_none(lambda: cards.fetch_card(load_config(config), dataset_id, revision), logger)

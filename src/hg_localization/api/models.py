@@ -8,6 +8,7 @@ from typing import Any
 from hg_localization.api.outcomes import localization_result, or_none, redacted_errors
 from hg_localization.config import HGLocalizationConfig, load_config
 from hg_localization.usecases import models
+from hg_localization.usecases.options import LocalizeOptions
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +31,15 @@ def download_model_metadata(
     and the local copy stays. ``make_public`` of a private or gated upstream repo is refused
     (``False``, the local copy kept) unless ``allow_private_public=True``.
     """
+    options = LocalizeOptions.from_seed_flags(
+        metadata_only=metadata_only,
+        skip_s3_upload=skip_s3_upload,
+        skip_hf_fetch=skip_hf_fetch,
+        make_public=make_public,
+        allow_private_public=allow_private_public,
+    )
     return localization_result(
-        lambda: models.localize_model(
-            model_id,
-            revision,
-            config=load_config(config),
-            full=not metadata_only,
-            allow_hub=not skip_hf_fetch,
-            push=not skip_s3_upload,
-            make_public=make_public,
-            allow_private_public=allow_private_public,
-        )
+        lambda: models.localize_model(model_id, revision, options, config=load_config(config))
     )
 
 

@@ -11,19 +11,19 @@
     pages.py     the HTML pages      api.py, schemas.py, openapi.py   the JSON API
     access.py    read tokens: the Authorization header or the token form's cookie
     paths.py     the page URLs       web.py   templates, headers, static files
-    routes.py    catalog_routes(): what create_app mounts before the Hub API
+    routes.py    catalog_app(): the server with the catalog's routes before the Hub API
 """
 
 from hg_localization.catalog.index import Catalog, Query
-from hg_localization.catalog.routes import catalog_routes, default_catalog
-from hg_localization.catalog.sources import CatalogSource, RepoSourceCatalog, SourceCatalog
+from hg_localization.catalog.routes import catalog_app, catalog_routes, default_catalog
+from hg_localization.catalog.sources import CatalogSource, SourceCatalog
 
 __all__ = [
     "Catalog",
     "CatalogSource",
     "Query",
-    "RepoSourceCatalog",
     "SourceCatalog",
+    "catalog_app",
     "catalog_routes",
     "default_catalog",
 ]

@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hg_localization.catalog import access, web
+import hg_localization.catalog.access as access
+import hg_localization.catalog.web as web
 from hg_localization.catalog.cards import CardRenderer
 from hg_localization.catalog.compare import compare_sides, load_side
 from hg_localization.catalog.index import Catalog, Query

@@ -1,4 +1,4 @@
-"""The catalog's routes, mounted by ``create_app`` before the Hub API's catch-all.
+"""The catalog's routes, mounted before the Hub API's catch-all (:func:`catalog_app`).
 
 Nothing here takes a URL from the Hub API: the pages are GET/HEAD only, and a repo page is
 matched by :func:`~hg_localization.catalog.paths.parse_page`, which never matches ``/api/…``,
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +25,9 @@ from hg_localization.catalog.pages import Pages
 from hg_localization.catalog.paths import PageRoute, parse_page
 from hg_localization.catalog.sources import SourceCatalog
 from hg_localization.catalog.web import static
+from hg_localization.server.app import WriteApi, create_app
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.metrics import ServerMetrics
 from hg_localization.server.served import Source
 
 PAGE_METHODS = ("GET", "HEAD")
@@ -59,6 +62,29 @@ def default_catalog(source: Source, *, collections: Path | None = None) -> Catal
     store (with its upstream); with the collections of the manifest at ``collections``."""
     shelf = CatalogCollections(collections) if collections is not None else None
     return Catalog([SourceCatalog(source)], collections=shelf)
+
+
+def catalog_app(
+    source: Source,
+    *,
+    tokens: ServerTokens | None = None,
+    catalog: Catalog | None = None,
+    write_api: WriteApi | None = None,
+    metrics: ServerMetrics | None = None,
+    tree_page_size: int = 1000,
+) -> Starlette:
+    """The server of ``source`` (:func:`~hg_localization.server.app.create_app`) with the web
+    catalog's pages and JSON API: of ``catalog``, by default of ``source`` alone."""
+    tokens = tokens or ServerTokens()
+    pages = catalog_routes(catalog or default_catalog(source), tokens)
+    return create_app(
+        source,
+        tokens=tokens,
+        write_api=write_api,
+        pages=pages,
+        metrics=metrics,
+        tree_page_size=tree_page_size,
+    )
 
 
 def catalog_routes(catalog: Catalog, tokens: ServerTokens) -> list[BaseRoute]:

@@ -3,7 +3,8 @@
 A source answers four questions: which repos it holds, one repo by id, one revision of it, and
 the bytes of one file. :class:`SourceCatalog` answers them from whatever the server serves (a
 :class:`~hg_localization.server.served.Source`): the store or a folder of repos
-(:class:`~hg_localization.server.repo_source.RepoSource`), the team bucket
+(:class:`~hg_localization.server.store_source.StoreSource`,
+:class:`~hg_localization.server.folder_source.FolderSource`), the team bucket
 (:class:`~hg_localization.server.bucket_source.BucketSource`), or the store filled from an
 upstream Hub (:class:`~hg_localization.server.pull_through.PullThroughSource`). What each revision
 holds (full, filtered, metadata only; public; where from) is the ``localized`` record its source
@@ -29,7 +30,6 @@ from hg_localization.errors import RepoNotFoundError
 from hg_localization.ids import RepoType, is_commit_sha
 from hg_localization.server import confine
 from hg_localization.server.hub_json import parse_front_matter
-from hg_localization.server.repo_source import RepoSource
 from hg_localization.server.served import ObjectReader, ServedFile, ServedRepo, ServedRevision, Source
 from hg_localization.store.manifest import Selection
 
@@ -69,8 +69,6 @@ def source_label(source: Source) -> str:
     inner = getattr(source, "inner", None)
     if inner is not None and inner is not source:
         return source_label(inner)
-    if isinstance(source, RepoSource):
-        return "store" if source.manifests_only else "folder"
     label = getattr(source, "label", None)
     return label if isinstance(label, str) and label else "server"
 
@@ -170,10 +168,6 @@ class SourceCatalog:
         return summary
 
 
-#: The store's catalog adapter was written for :class:`RepoSource` first; it takes any source now.
-RepoSourceCatalog = SourceCatalog
-
-
 def _read_disk(served: ServedFile, limit: int) -> bytes | None:
     """At most ``limit`` bytes of a file on disk, opened below its root without following a link."""
     if served.disk_path is None or served.disk_path == Path():  # pull-through: not fetched yet
@@ -187,7 +181,7 @@ def _read_disk(served: ServedFile, limit: int) -> bytes | None:
 
 
 def _default_of(revisions: tuple[RevisionEntry, ...], default_branch: str) -> RevisionEntry | None:
-    """The revision the default branch names, as ``RepoSource.resolve_in`` finds it (no reload)."""
+    """The revision the default branch names, as a source's ``resolve_in`` finds it (no reload)."""
     named = next((r for r in revisions if r.name == default_branch), None)
     if named is not None or not is_commit_sha(default_branch):
         return named

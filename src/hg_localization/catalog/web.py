@@ -20,8 +20,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+import hg_localization.catalog.paths as paths
 from hg_localization._version import __version__
-from hg_localization.catalog import paths
 from hg_localization.server.hub_json import iso
 from hg_localization.sizes import human_size
 

@@ -4,9 +4,12 @@
 (built on first access: the command modules import huggingface_hub, see ``cli/app.py``).
 """
 
-from typing import Any
+from __future__ import annotations
 
-from hg_localization.cli.app import main
+from hg_localization.cli.app import TYPE_CHECKING, main
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["app", "main"]
 

@@ -1,57 +1,33 @@
-"""The typer application: global options, command registration, and the one error presenter.
+"""The entry point: which command module a command line needs, and the one error presenter.
 
 Commands are thin: they check option combinations, call a use case, and hand the result to
-:class:`Output`. Every :class:`HGLocalizationError` becomes a message, a hint and its exit
-code here; anything unexpected becomes one line (the traceback only with ``--verbose``).
-Everything shown, log records included, is redacted (:mod:`hg_localization.redact`).
+:class:`~hg_localization.cli.output.Output`. Every :class:`HGLocalizationError` becomes a message,
+a hint and its exit code here; anything unexpected becomes one line (the traceback only with
+``--verbose``). Everything shown, log records included, is redacted (:mod:`hg_localization.redact`).
 
-The commands are registered on first use, after :func:`check_environment`: huggingface_hub
-reads ``HF_ENDPOINT`` when it is imported and fails on a bad one, so a bad setting must be
-reported (exit 2) before any command module imports it.
+Start-up is what a user waits for on every call, so this module imports nothing but the standard
+library at first: ``--version`` and the top-level ``--help`` are answered from tables
+(:mod:`hg_localization.cli.top_help`), without typer, rich, the configuration or any command
+module. Any other command line gets the typer application (:mod:`hg_localization.cli.root`)
+with the one command module it names registered, after :func:`check_environment`:
+huggingface_hub reads ``HF_ENDPOINT`` when it is imported and fails on a bad one, so a bad
+setting must be reported (exit 2) before any command module imports it (``--version`` and the
+top-level ``--help`` import none, so they need no check).
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
+import os
 import sys
-from collections.abc import Sequence
-
-import typer
-from typer.main import get_command
 
 from hg_localization._version import __version__
-from hg_localization.cli.context import State
-from hg_localization.cli.help import GroupedCommands, assign_panels
-from hg_localization.cli.output import Output
-from hg_localization.config import check_environment
-from hg_localization.errors import HGLocalizationError, LocalFileError, in_chain
-from hg_localization.redact import install_log_redaction
 
-app = typer.Typer(
-    name="hg-localization",
-    help="Bring Hugging Face Hub models, weights and datasets inside your own walls.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=GroupedCommands,
-)
+TYPE_CHECKING = False  # not typing's: importing typing costs --version a few ms
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-#: The libraries whose DEBUG records only ``-vv`` shows (``-v`` is this product's own detail).
-LIBRARY_LOGGERS = (
-    "httpx",
-    "httpcore",
-    "httpx2",
-    "botocore",
-    "boto3",
-    "s3transfer",
-    "urllib3",
-    "filelock",
-    "huggingface_hub",
-    "fsspec",
-    "asyncio",
-)
+    import typer
 
 #: Said on Ctrl-C: every transfer keeps what it verified, and the same command resumes from there.
 INTERRUPTED = (
@@ -60,62 +36,15 @@ INTERRUPTED = (
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"hg-localization {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _global_options(
-    ctx: typer.Context,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and results."),
-    verbose: int = typer.Option(
-        0,
-        "--verbose",
-        "-v",
-        count=True,
-        show_default=False,
-        help="More detail: -v this program's own (tracebacks included), -vv the libraries' DEBUG too.",
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
-) -> None:
-    ctx.obj = State(output=Output(quiet=quiet, verbose=verbose > 0))
-    configure_logging(verbose)
-    # Every record shown is redacted; uvicorn's loggers (serve) get handlers of their own later.
-    install_log_redaction(
-        logging.getLogger(), own=(logging.getLogger("uvicorn.error"), logging.getLogger("uvicorn.access"))
-    )
-
-
-def configure_logging(verbosity: int) -> None:
-    """0: warnings; 1 (-v): this package's DEBUG too; 2 (-vv): every library's DEBUG as well.
-
-    Set on every run (tests run many in one process), so a -vv before does not leak into a -v.
-    """
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    libraries = logging.DEBUG if verbosity >= 2 else logging.WARNING
-    logging.getLogger().setLevel(libraries)
-    for name in LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel(libraries)
-    own = logging.getLogger("hg_localization")
-    own.setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
-
-
 #: The module under ``hg_localization.cli`` that registers each command. ``main`` imports only
 #: the one a command line names (huggingface_hub, boto3 and the server cost a second to import);
 #: ``--help`` and an unknown name load them all. A test keeps this table and the modules in step.
 COMMAND_MODULES: dict[str, str] = {
-    **dict.fromkeys(
-        ("download-model", "list-local-models", "show-model-card", "show-model-config", "compare-models"),
-        "models",
-    ),
+    **dict.fromkeys(("download-model", "show-model-card", "show-model-config", "compare-models"), "models"),
+    **dict.fromkeys(("list-local-models", "list-local-datasets"), "listing"),  # the store alone: no Hub
     **dict.fromkeys(
         (
             "download-dataset",
-            "list-local-datasets",
             "show-dataset-card",
             "sync-local-dataset-to-s3",
             "sync-all-local-datasets-to-s3",
@@ -145,6 +74,9 @@ def application(command: str | None = None) -> typer.Typer:
 
     Each module is imported and registered once.
     """
+    from hg_localization.cli.help import assign_panels
+    from hg_localization.cli.root import app
+
     module = COMMAND_MODULES.get(command or "")
     wanted = [module] if module else sorted(set(COMMAND_MODULES.values()))
     for name in wanted:
@@ -156,21 +88,62 @@ def application(command: str | None = None) -> typer.Typer:
 
 
 def _command_named(args: list[str]) -> str | None:
-    """The command a command line runs (its first word that is not an option), or None."""
-    if any(arg in ("--help", "-h") for arg in args):
+    """The command a command line runs (its first word that is not an option), or None (also
+    for a ``--help`` before any command: the top-level help lists them all)."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg
+        if arg in ("--help", "-h"):
+            return None
+    return None
+
+
+def _answered_from_tables(args: list[str]) -> int | None:
+    """``--version`` and the top-level ``--help`` (global flags around them allowed), as click
+    answers them, without importing typer; None for any other command line."""
+    rest = [arg for arg in args if arg not in _GLOBAL_FLAGS]
+    if rest == ["--version"]:
+        text = f"hg-localization {__version__}\n"
+    elif rest == ["--help"]:
+        from hg_localization.cli.top_help import top_level_help
+
+        text = top_level_help() + "\n"
+    else:
         return None
-    return next((arg for arg in args if not arg.startswith("-")), None)
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (``| head -1``): exit 1 quietly, as click does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hg-localization`` and ``python -m hg_localization.cli``."""
     args = _global_flags_first(list(argv) if argv is not None else sys.argv[1:])
+    answered = _answered_from_tables(args)
+    if answered is not None:
+        return answered
+    return _run(args)
+
+
+def _run(args: list[str]) -> int:
+    """Parse and run a command line with typer; every error becomes a message and an exit code."""
+    from typer.main import get_command
+
+    from hg_localization.cli.output import Output
+    from hg_localization.config import check_environment
+    from hg_localization.errors import HGLocalizationError, LocalFileError
+
     verbose = any(arg in _GLOBAL_FLAGS and arg not in ("-q", "--quiet") for arg in args)
     output = Output(verbose=verbose)
     try:
         check_environment()  # before any command module imports huggingface_hub
         named = _command_named(args)
         if named is None and "--version" in args:
+            from hg_localization.cli.root import app
+
             command = get_command(app)  # an eager option: no command module is needed
         else:
             command = get_command(application(named))
@@ -204,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _caused_by_ctrl_c(exc: BaseException) -> bool:
     """True when a KeyboardInterrupt is in the chain of exceptions that led to ``exc``."""
+    from hg_localization.errors import in_chain
+
     return in_chain(exc, KeyboardInterrupt) is not None
 
 

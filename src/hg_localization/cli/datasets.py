@@ -1,4 +1,4 @@
-"""CLI commands for datasets: download-dataset, list-local-datasets, show-dataset-card; and the
+"""CLI commands for datasets: download-dataset, show-dataset-card (the list: :mod:`.listing`); and the
 bucket commands (sync-local-dataset-to-s3, sync-all-local-datasets-to-s3, list-s3-datasets,
 list-public-datasets), the same as the model ones (see cli/s3.py)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from hg_localization.cli.context import output_for, state
+from hg_localization.cli.context import output_for
 from hg_localization.cli.repo_commands import (
     ALLOW_PRIVATE_PUBLIC,
     EXCLUDE,
@@ -15,15 +15,12 @@ from hg_localization.cli.repo_commands import (
     MAKE_PUBLIC,
     NO_S3_UPLOAD,
     REVISION,
-    SORT,
-    UNSCOPED,
+    download_options,
     local_or_hub,
     localize_and_report,
-    show_local_repos,
 )
 from hg_localization.cli.s3 import register_bucket_commands
-from hg_localization.sizes import human_size
-from hg_localization.usecases import datasets
+from hg_localization.datasets import cards, localizing
 
 
 def download_dataset(
@@ -41,56 +38,20 @@ def download_dataset(
     force: bool = FORCE,
 ) -> None:
     """Localize a dataset's files as the repo has them (every file, or one config with --name)."""
+    options = download_options(
+        include=include,
+        exclude=exclude,
+        no_s3_upload=no_s3_upload,
+        make_public=make_public,
+        allow_private_public=allow_private_public,
+        force=force,
+    )
     localize_and_report(
         ctx,
         "dataset",
-        lambda config, progress: datasets.localize_dataset(
-            dataset_id,
-            revision,
-            config=config,
-            config_name=name,
-            include=include,
-            exclude=exclude,
-            force=force,
-            push=not no_s3_upload,
-            make_public=make_public,
-            allow_private_public=allow_private_public,
-            progress=progress,
+        lambda config, progress: localizing.localize_dataset(
+            dataset_id, revision, options, config=config, config_name=name, progress=progress
         ),
-    )
-
-
-def list_local_datasets(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    sort: str = SORT,
-) -> None:
-    """List the datasets in the local store."""
-    out = output_for(ctx, json_mode=as_json)
-    show_local_repos(
-        out,
-        "dataset",
-        datasets.list_datasets(state(ctx).config),
-        as_json=as_json,
-        columns=["id", "revision", "commit", "configs", "files", "size", "source", "bucket scope"],
-        row=_row,
-        sort=sort,
-    )
-
-
-def _row(d: datasets.LocalDataset) -> tuple[object, ...]:
-    scope = d.scope or UNSCOPED
-    if d.problem is not None:
-        return (d.dataset_id, d.revision, "DAMAGED", "-", "-", "-", "-", scope)
-    return (
-        d.dataset_id,
-        d.revision,
-        d.commit[:12],
-        "all" if d.full else ", ".join(d.config_names) or d.contents.describe(),
-        d.files,
-        human_size(d.size),
-        d.source,
-        scope,
     )
 
 
@@ -105,15 +66,12 @@ def show_dataset_card(
     """Print a dataset's card (README.md) from the local store."""
     out = output_for(ctx)
     out.result_text(
-        local_or_hub(
-            ctx, datasets.read_local_card, datasets.fetch_card, dataset_id, revision, try_huggingface
-        )
+        local_or_hub(ctx, cards.read_local_card, cards.fetch_card, dataset_id, revision, try_huggingface)
     )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands, then the dataset bucket commands, to the application."""
     app.command("download-dataset")(download_dataset)
-    app.command("list-local-datasets")(list_local_datasets)
     app.command("show-dataset-card")(show_dataset_card)
     register_bucket_commands(app, "dataset")

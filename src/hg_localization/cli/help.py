@@ -5,12 +5,13 @@ commands in one ungrouped block; its placeholders are Python types (``<list[str]
 ``<int range>``, ``{model_id}``). The two classes here replace that, once for every command:
 
 - :class:`GroupedCommands` (the application's group) lists the commands under the panel each
-  one was given (:data:`PANELS`), each with the whole first paragraph of its help, wrapped;
+  one was given (:data:`PANELS`, in its order), each with the whole first paragraph of its help,
+  wrapped (:mod:`hg_localization.cli.top_help` writes the same without typer);
 - :class:`PlainCommand` (every command) shows arguments and option values as words in
   capitals, as git and click do: ``download-model [OPTIONS] MODEL_ID``, ``--include GLOB``.
 
 :func:`assign_panels` gives each registered command its panel and its class; a command without a
-panel is an error in a test (tests/cli/test_help_cli.py), so a new command cannot go unlisted.
+panel is an error in a test (tests/cli/test_top_help.py), so a new command cannot go unlisted.
 """
 
 from __future__ import annotations
@@ -22,34 +23,9 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 from typer.models import CommandInfo, DefaultPlaceholder
 
-#: The panels of the top-level help, in order, and the commands in each.
-PANELS: dict[str, tuple[str, ...]] = {
-    "Models": (
-        "download-model",
-        "list-local-models",
-        "show-model-card",
-        "show-model-config",
-        "compare-models",
-        "remove-model",
-    ),
-    "Datasets": ("download-dataset", "list-local-datasets", "show-dataset-card", "remove-dataset"),
-    "Weights": ("download-weights", "verify-weights", "upload-weights"),
-    "Bucket": (
-        "sync-local-model-to-s3",
-        "sync-all-local-models-to-s3",
-        "list-s3-models",
-        "list-public-models",
-        "unpublish-model",
-        "sync-local-dataset-to-s3",
-        "sync-all-local-datasets-to-s3",
-        "list-s3-datasets",
-        "list-public-datasets",
-        "unpublish-dataset",
-    ),
-    "Serve": ("serve",),
-    "Collections": ("sync", "lock", "list-collections", "show-collection", "bundle"),
-    "Store and setup": ("prune", "doctor", "demo"),
-}
+from hg_localization.cli.top_help import PANELS
+
+__all__ = ["PANELS", "GroupedCommands", "PlainCommand", "assign_panels", "first_paragraph", "panel_of"]
 
 _PANEL_OF = {command: panel for panel, commands in PANELS.items() for command in commands}
 
@@ -98,6 +74,9 @@ class GroupedCommands(TyperGroup):
         for panel in order:
             rows = by_panel.get(panel)
             if rows:
+                if panel in PANELS:  # the panel's own order, whichever module registered first
+                    listed = PANELS[panel]
+                    rows.sort(key=lambda row: listed.index(row[0]) if row[0] in listed else len(listed))
                 with formatter.section(panel):
                     formatter.write_dl(rows)
 

@@ -1,4 +1,4 @@
-"""CLI commands for models: download-model, list-local-models, show-model-*, compare-models."""
+"""CLI commands for models: download-model, show-model-*, compare-models (the list: :mod:`.listing`)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ from hg_localization.cli.repo_commands import (
     MAKE_PUBLIC,
     NO_S3_UPLOAD,
     REVISION,
-    SORT,
-    UNSCOPED,
+    download_options,
     local_or_hub,
     localize_and_report,
-    show_local_repos,
 )
-from hg_localization.sizes import human_size
 from hg_localization.usecases import models
 
 
@@ -42,56 +39,21 @@ def download_model(
     force: bool = FORCE,
 ) -> None:
     """Localize a model: its card and config by default, every file with --full-model."""
+    options = download_options(
+        full=full_model,
+        include=include,
+        exclude=exclude,
+        no_s3_upload=no_s3_upload,
+        make_public=make_public,
+        allow_private_public=allow_private_public,
+        force=force,
+    )
     localize_and_report(
         ctx,
         "model",
         lambda config, progress: models.localize_model(
-            model_id,
-            revision,
-            config=config,
-            full=full_model,
-            include=include,
-            exclude=exclude,
-            force=force,
-            push=not no_s3_upload,
-            make_public=make_public,
-            allow_private_public=allow_private_public,
-            progress=progress,
+            model_id, revision, options, config=config, progress=progress
         ),
-    )
-
-
-def list_local_models(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    sort: str = SORT,
-) -> None:
-    """List the models in the local store."""
-    out = output_for(ctx, json_mode=as_json)
-    show_local_repos(
-        out,
-        "model",
-        models.list_models(state(ctx).config),
-        as_json=as_json,
-        columns=["id", "revision", "commit", "card", "config", "files", "size", "bucket scope"],
-        row=_row,
-        sort=sort,
-    )
-
-
-def _row(m: models.LocalModel) -> tuple[object, ...]:
-    scope = m.scope or UNSCOPED
-    if m.problem is not None:
-        return (m.model_id, m.revision, "DAMAGED", "-", "-", "-", "-", scope)
-    return (
-        m.model_id,
-        m.revision,
-        m.commit[:12],
-        _yes(m.has_card),
-        _yes(m.has_config),
-        m.contents.describe(),
-        human_size(m.size),
-        scope,
     )
 
 
@@ -204,13 +166,8 @@ def _cell(value: Any, present: bool) -> str:
     return json.dumps(value) if present else "—"
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 def register(app: typer.Typer) -> None:
     app.command("download-model")(download_model)
-    app.command("list-local-models")(list_local_models)
     app.command("show-model-card")(show_model_card)
     app.command("show-model-config")(show_model_config)
     app.command("compare-models")(compare_models)

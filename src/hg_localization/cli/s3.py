@@ -6,6 +6,8 @@ The same four commands exist for models and datasets (``sync-local-model-to-s3``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from hg_localization.cli.context import output_for, state
@@ -30,8 +32,28 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
     """Add the four bucket commands of ``repo_type`` (``sync-local-model-to-s3``, …, or the dataset ones).
 
     One implementation serves models and datasets: the use cases take the repo type, and only
-    the names and help texts differ.
+    the names and help texts differ (each command is made for its repo type by the function below).
     """
+    app.command(
+        f"sync-local-{repo_type}-to-s3",
+        help=f"Upload a localized {repo_type} to the team bucket (only what the bucket does not have yet).",
+    )(_sync_one_command(repo_type))
+    app.command(
+        f"sync-all-local-{repo_type}s-to-s3",
+        help=f"Upload every localized {repo_type} to the team bucket; one failure does not stop the others.",
+    )(_sync_all_command(repo_type))
+    app.command(f"list-s3-{repo_type}s", help=f"List the {repo_type}s in the team bucket (from its index).")(
+        _list_bucket_command(repo_type)
+    )
+    app.command(
+        f"list-public-{repo_type}s",
+        help=f"List the {repo_type}s anyone can download (reads {public_index_name(repo_type)}; "
+        "no credentials needed).",
+    )(_list_public_command(repo_type))
+
+
+def _sync_one_command(repo_type: RepoType) -> Callable[..., None]:
+    """``sync-local-<type>-to-s3``: push one local revision."""
 
     def sync_local_repo_to_s3(
         ctx: typer.Context,
@@ -62,6 +84,12 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
             )
         report_push(out, report)
 
+    return sync_local_repo_to_s3
+
+
+def _sync_all_command(repo_type: RepoType) -> Callable[..., None]:
+    """``sync-all-local-<type>s-to-s3``: push every local revision of the store, one at a time."""
+
     def sync_all_local_repos_to_s3(
         ctx: typer.Context,
         make_public: bool = typer.Option(
@@ -84,6 +112,12 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
             )
         report_sync_all(out, repo_type, results)
 
+    return sync_all_local_repos_to_s3
+
+
+def _list_bucket_command(repo_type: RepoType) -> Callable[..., None]:
+    """``list-s3-<type>s``: what the bucket's index lists."""
+
     def list_s3_repos(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -99,6 +133,12 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
             out.warning(problem)
         title = f"{repo_type.capitalize()}s in the team bucket"
         show_entries(out, repo_type, listing.entries, as_json=as_json, title=title)
+
+    return list_s3_repos
+
+
+def _list_public_command(repo_type: RepoType) -> Callable[..., None]:
+    """``list-public-<type>s``: the public index, read anonymously."""
 
     def list_public_repos(
         ctx: typer.Context,
@@ -116,22 +156,7 @@ def register_bucket_commands(app: typer.Typer, repo_type: RepoType) -> None:
             out, repo_type, entries, as_json=as_json, title=f"Public {repo_type}s", public_column=False
         )
 
-    app.command(
-        f"sync-local-{repo_type}-to-s3",
-        help=f"Upload a localized {repo_type} to the team bucket (only what the bucket does not have yet).",
-    )(sync_local_repo_to_s3)
-    app.command(
-        f"sync-all-local-{repo_type}s-to-s3",
-        help=f"Upload every localized {repo_type} to the team bucket; one failure does not stop the others.",
-    )(sync_all_local_repos_to_s3)
-    app.command(f"list-s3-{repo_type}s", help=f"List the {repo_type}s in the team bucket (from its index).")(
-        list_s3_repos
-    )
-    app.command(
-        f"list-public-{repo_type}s",
-        help=f"List the {repo_type}s anyone can download (reads {public_index_name(repo_type)}; "
-        "no credentials needed).",
-    )(list_public_repos)
+    return list_public_repos
 
 
 # --- telling what happened ------------------------------------------------------------------------

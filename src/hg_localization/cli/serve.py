@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -25,9 +25,10 @@ from hg_localization.redact import install_log_redaction, redact
 from hg_localization.server.access_log import enable_server_logs
 from hg_localization.server.app import WriteApi
 from hg_localization.server.auth import ServerTokens
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.served import Source
-from hg_localization.store.local_store import store_scopes
+from hg_localization.server.store_source import StoreSource
+from hg_localization.usecases.repos import local_stores
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -37,87 +38,128 @@ if TYPE_CHECKING:
 #: Seconds the answers under way get to finish on SIGTERM (--graceful-timeout).
 GRACEFUL_TIMEOUT = 30
 
-
-def serve(
-    ctx: typer.Context,
-    repos: Path | None = typer.Option(
-        None,
+_Repos = Annotated[
+    Path | None,
+    typer.Option(
         "--repos",
         help="Serve this folder of repos (models/<ns>/<name>/<revision>/…) instead of the local store.",
     ),
-    source_kind: str = typer.Option(
-        "store",
+]
+_SourceKind = Annotated[
+    str,
+    typer.Option(
         "--source",
         help="What to serve: 'store' (the local store, or --repos DIR) or 'bucket' (every revision "
         "of the team bucket, HGLOC_S3_*, streamed from it with no local copy).",
     ),
-    redirect: bool = typer.Option(
-        False,
+]
+_Redirect = Annotated[
+    bool,
+    typer.Option(
         "--redirect",
         help="With --source bucket: answer file downloads with a 302 to a presigned S3 URL "
         "(bytes go from S3 to the client), instead of streaming them through the server.",
     ),
-    workers: int = typer.Option(
-        1, "--workers", min=1, max=64, help="Worker processes (each answers the same from the same source)."
+]
+_Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers", min=1, max=64, help="Worker processes (each answers the same from the same source)."
     ),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to bind (0: any free port)."),
-    tokens_file: Path | None = typer.Option(
-        None,
+]
+_Host = Annotated[str, typer.Option("--host", help="Address to bind.")]
+_Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to bind (0: any free port).")]
+_TokensFile = Annotated[
+    Path | None,
+    typer.Option(
         "--tokens-file",
         help="File of 'read:TOKEN' and 'write:TOKEN' lines: who may read private repos and upload.",
     ),
-    follow_symlinks: bool = typer.Option(
-        False,
+]
+_FollowSymlinks = Annotated[
+    bool,
+    typer.Option(
         "--follow-symlinks",
         help="With --repos: serve files and folders that are symbolic links, wherever they lead "
         "(by default links are refused, so nothing outside DIR is ever read). Read-only.",
     ),
-    access_log: bool = typer.Option(
-        True, "--access-log/--no-access-log", help="Log one line per request to stderr (never a token)."
-    ),
-    upstream: str | None = typer.Option(
-        None,
+]
+_AccessLog = Annotated[
+    bool,
+    typer.Option("--access-log/--no-access-log", help="Log one line per request to stderr (never a token)."),
+]
+_Upstream = Annotated[
+    str | None,
+    typer.Option(
         "--upstream",
         help="Pull through from this Hub (e.g. https://huggingface.co): a repo or revision the store "
         "lacks is localized from it when first asked for (verified, pushed to the bucket if any), then "
         "served. Its token: "
         "HGLOC_UPSTREAM_TOKEN, else HF_TOKEN; a client's token is never sent upstream.",
     ),
-    allow: list[str] = typer.Option(
-        [],
-        "--allow",
-        help="With --upstream: pull only repo ids matching this glob (repeatable, e.g. 'acme/*').",
+]
+_Allow = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow", help="With --upstream: pull only repo ids matching this glob (repeatable, e.g. 'acme/*')."
     ),
-    deny: list[str] = typer.Option(
-        [], "--deny", help="With --upstream: never pull repo ids matching this glob (repeatable; wins)."
+]
+_Deny = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--deny", help="With --upstream: never pull repo ids matching this glob (repeatable; wins)."
     ),
-    revalidate: float = typer.Option(
-        300.0,
+]
+_Revalidate = Annotated[
+    float,
+    typer.Option(
         "--revalidate",
         min=0,
         help="With --upstream: seconds after which a branch is asked upstream again whether it moved "
         "(a commit id never is).",
     ),
-    collections: Path | None = typer.Option(
-        None,
+]
+_Collections = Annotated[
+    Path | None,
+    typer.Option(
         "--collections",
         help="Show the collections of this manifest in the web catalog (/collections), each entry "
         f"present or missing here (default: {MANIFEST_FILENAME} in the working directory, if there is one).",
     ),
-    graceful_timeout: int = typer.Option(
-        GRACEFUL_TIMEOUT,
+]
+_GracefulTimeout = Annotated[
+    int,
+    typer.Option(
         "--graceful-timeout",
         min=0,
         help="On SIGTERM or Ctrl-C: stop taking connections, then let the answers under way finish "
         "for up to this many seconds before cutting them.",
     ),
+]
+
+
+def serve(
+    ctx: typer.Context,
+    repos: _Repos = None,
+    source_kind: _SourceKind = "store",
+    redirect: _Redirect = False,
+    workers: _Workers = 1,
+    host: _Host = "127.0.0.1",
+    port: _Port = 8000,
+    tokens_file: _TokensFile = None,
+    follow_symlinks: _FollowSymlinks = False,
+    access_log: _AccessLog = True,
+    upstream: _Upstream = None,
+    allow: _Allow = None,
+    deny: _Deny = None,
+    revalidate: _Revalidate = 300.0,
+    collections: _Collections = None,
+    graceful_timeout: _GracefulTimeout = GRACEFUL_TIMEOUT,
 ) -> None:
     """Serve the store (or --repos DIR) so that HF_ENDPOINT=http://HOST:PORT clients load from it."""
     import uvicorn
 
     out = output_for(ctx)
-    config = state(ctx).config
     options = ServeOptions(
         source=_source_kind(source_kind),
         repos=repos,
@@ -125,13 +167,13 @@ def serve(
         follow_symlinks=follow_symlinks,
         redirect=redirect,
         upstream=upstream,
-        allow=tuple(allow),
-        deny=tuple(deny),
+        allow=tuple(allow or ()),
+        deny=tuple(deny or ()),
         revalidate=revalidate,
         access_log=access_log,
         collections=_collections_manifest(collections),
     )
-    app, what = build_app(options, config)
+    app, what = build_app(options, state(ctx).config)
     if workers > 1:  # each worker process builds its own app from the same options (worker_app)
         os.environ.update(options.environment())
     out.info(f"Serving {what} on http://{host}:{port}" + (f" ({workers} workers)" if workers > 1 else ""))
@@ -168,53 +210,33 @@ def worker_app() -> Starlette:
 
 
 def build_app(options: ServeOptions, config: HGLocalizationConfig) -> tuple[Starlette, str]:
-    """The server for ``options``, and what it serves in words."""
-    from hg_localization.catalog import Catalog, default_catalog
-    from hg_localization.server.app import create_app
+    """The server for ``options`` (the web catalog's pages, then the Hub API), and what it serves in words."""
+    from hg_localization.catalog import catalog_app, default_catalog
     from hg_localization.server.metrics import ServerMetrics
 
     tokens = ServerTokens.from_file(options.tokens_file) if options.tokens_file else ServerTokens()
-    _check_follow_symlinks(options.follow_symlinks, options.repos, tokens)
-    if options.redirect and options.source != "bucket":
-        raise InvalidInputError(
-            "--redirect works with --source bucket only: other files have no URL to redirect to.",
-            hint="Add --source bucket, or leave --redirect out.",
-        )
-    _check_upstream(options)
-
-    def catalog(served: Source) -> Catalog:  # the web catalog of what is served, and the collections
-        return default_catalog(served, collections=options.collections)
-
+    _check_options(options, tokens)
+    source: Source
     if options.source == "bucket":
-        bucket_source, what = _bucket_source(options, config, tokens)
-        if options.upstream:  # a miss: localized in the store (staging), pushed to the bucket
-            metrics = ServerMetrics()
-            staging = store_source(config)
-            served, pulled = _pull_through(bucket_source, options, config, metrics, local=staging)
-            app = create_app(served, tokens=tokens, metrics=metrics, catalog=catalog(served))
-            return app, f"{what}, pulling through from {pulled}"
-        return create_app(bucket_source, tokens=tokens, catalog=catalog(bucket_source)), what
-    if options.repos is not None:
-        if not options.repos.is_dir():
-            raise InvalidInputError(f"--repos {options.repos}: no such folder.")
-        source = RepoSource.for_repos_dir(options.repos, follow_symlinks=options.follow_symlinks)
+        source, what = _bucket_source(options, config, tokens)
+    elif options.repos is not None:
+        source = FolderSource.for_repos_dir(options.repos, follow_symlinks=options.follow_symlinks)
         links = " (following symbolic links)" if options.follow_symlinks else ""
         what = f"the repos in {options.repos}{links}"
     else:
-        source = store_source(config)
-        what = f"the local store ({config.models_store_path})"
-        if options.upstream:
-            metrics = ServerMetrics()  # one for the app and the source: upstream fetches are counted
-            served, pulled = _pull_through(source, options, config, metrics)
-            app = create_app(
-                served,
-                tokens=tokens,
-                write_api=_write_api(source, tokens),
-                catalog=catalog(served),
-                metrics=metrics,
-            )
-            return app, f"{what}, pulling through from {pulled}"
-    app = create_app(source, tokens=tokens, write_api=_write_api(source, tokens), catalog=catalog(source))
+        source, what = store_source(config), f"the local store ({config.models_store_path})"
+    served, metrics = source, ServerMetrics()  # one for the app and the source: upstream fetches count
+    if options.upstream:  # from the bucket: a miss is localized in the store (staging), then pushed
+        staging = store_source(config) if options.source == "bucket" else None
+        served, pulled = _pull_through(source, options, config, metrics, local=staging)
+        what = f"{what}, pulling through from {pulled}"
+    app = catalog_app(
+        served,
+        tokens=tokens,
+        catalog=default_catalog(served, collections=options.collections),
+        write_api=_write_api(source, tokens) if options.source != "bucket" else None,
+        metrics=metrics,
+    )
     return app, what
 
 
@@ -226,13 +248,24 @@ def _collections_manifest(given: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def store_source(config: HGLocalizationConfig) -> RepoSource:
-    """Every scope of the local store (the configured bucket's first, then the unscoped store, then
-    the other buckets'): a revision in two scopes is served from the first."""
-    roots = (config.models_store_path, config.datasets_store_path)
-    models = [s.layout.base for s in store_scopes(roots[0], "model", config.bucket_id)]
-    datasets = [s.layout.base for s in store_scopes(roots[1], "dataset", config.bucket_id)]
-    return RepoSource.for_store(models, datasets, roots=roots)
+def store_source(config: HGLocalizationConfig) -> StoreSource:
+    """Every scope of the local store (:func:`~hg_localization.usecases.repos.local_stores`: the
+    configured bucket's first, then the unscoped store, then the other buckets'): a revision in
+    two scopes is served from the first."""
+    return StoreSource({"model": local_stores(config, "model"), "dataset": local_stores(config, "dataset")})
+
+
+def _check_options(options: ServeOptions, tokens: ServerTokens) -> None:
+    """Refuse a combination of options that cannot be served, before anything is opened."""
+    _check_follow_symlinks(options.follow_symlinks, options.repos, tokens)
+    if options.redirect and options.source != "bucket":
+        raise InvalidInputError(
+            "--redirect works with --source bucket only: other files have no URL to redirect to.",
+            hint="Add --source bucket, or leave --redirect out.",
+        )
+    _check_upstream(options)
+    if options.repos is not None and options.source != "bucket" and not options.repos.is_dir():
+        raise InvalidInputError(f"--repos {options.repos}: no such folder.")
 
 
 def _check_upstream(options: ServeOptions) -> None:
@@ -341,7 +374,7 @@ def _check_follow_symlinks(follow: bool, repos: Path | None, tokens: ServerToken
         )
 
 
-def _write_api(source: RepoSource, tokens: ServerTokens) -> WriteApi | None:
+def _write_api(source: Source, tokens: ServerTokens) -> WriteApi | None:
     """The upload side, only when the server has write tokens (see server/hub_write.py)."""
     if not tokens.writable:
         return None

@@ -20,7 +20,8 @@ from hg_localization.cli.reporting import count
 from hg_localization.errors import ConfirmationRequiredError
 from hg_localization.redact import url_without_userinfo
 from hg_localization.sizes import human_size
-from hg_localization.usecases import weights, weights_upload
+from hg_localization.weights import download as weights
+from hg_localization.weights import upload as weights_upload
 
 _REPO_ID_HELP = "The weights repo (default: HGLOC_WEIGHTS_REPO_ID, else MASSIVEMAGNETICS/SongBloom-weights)."
 

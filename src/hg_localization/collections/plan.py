@@ -17,11 +17,12 @@ from hg_localization.collections.manifest import CollectionsManifest
 from hg_localization.collections.selection import select_remote
 from hg_localization.collections.sync import DEFAULT_JOBS, SyncJob, check_lockable, make_jobs, run_each
 from hg_localization.config import HGLocalizationConfig
+from hg_localization.datasets.configs import CARD_FILENAME
 from hg_localization.errors import HGLocalizationError, LocalFileError
 from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision
 from hg_localization.ids import parse_repo_id
-from hg_localization.store.local_store import ContentIndex, LocalStore
-from hg_localization.usecases.dataset_configs import CARD_FILENAME
+from hg_localization.store.local_store import LocalStore
+from hg_localization.store.staging import ContentIndex
 from hg_localization.usecases.repos import hub_client, local_store
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hg_localization.collections.manifest import Entry
+from hg_localization.datasets.cards import stored_card_text
+from hg_localization.datasets.configs import available_configs, find_config, parse_card
+from hg_localization.datasets.localizing import DATASET_METADATA_FILES, config_selection
 from hg_localization.hub.client import RemoteFile
 from hg_localization.ids import RepoType
 from hg_localization.store.local_store import StoredRevision
 from hg_localization.store.manifest import FileRecord, Selection
-from hg_localization.usecases.dataset_configs import available_configs, find_config, parse_card
-from hg_localization.usecases.datasets import DATASET_METADATA_FILES, config_selection, stored_card_text
 from hg_localization.usecases.localize import select_files
 from hg_localization.usecases.models import MODEL_METADATA_FILES
 

@@ -1,7 +1,7 @@
 """Sync collections: localize every entry through the download use cases, N entries at a time.
 
 Each entry goes through :func:`~hg_localization.usecases.models.localize_model` or
-:func:`~hg_localization.usecases.datasets.localize_dataset`, exactly as ``download-model`` and
+:func:`~hg_localization.datasets.localizing.localize_dataset`, exactly as ``download-model`` and
 ``download-dataset`` would (the store, the team bucket, verification, the push). A failed entry
 does not stop the others: each ends as one :class:`EntryResult`, and the report says whether
 all succeeded. With ``locked``, each entry is localized at the commit the lock names, and every
@@ -27,6 +27,7 @@ from hg_localization.collections.lock import (
 )
 from hg_localization.collections.manifest import Collection, CollectionsManifest, Entry
 from hg_localization.config import HGLocalizationConfig
+from hg_localization.datasets.localizing import localize_dataset
 from hg_localization.errors import (
     HGLocalizationError,
     IntegrityError,
@@ -35,11 +36,11 @@ from hg_localization.errors import (
     NotFoundError,
 )
 from hg_localization.ids import is_commit_sha
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.store.local_store import StoredRevision
-from hg_localization.usecases.datasets import localize_dataset
 from hg_localization.usecases.localize import LocalizeOutcome
 from hg_localization.usecases.models import localize_model
-from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
 from hg_localization.usecases.repos import check_make_public
 
 SyncStatus = Literal["fetched", "reused", "from bucket", "failed"]
@@ -141,7 +142,7 @@ def sync_collections(
     """Localize every entry of the named collections (all when none is named), ``jobs`` at a time."""
     collections = manifest.select(names)
     if any(collection.public for collection in collections):
-        check_make_public(config, make_public=True, push=True)  # refused before anything is fetched
+        check_make_public(config, LocalizeOptions(make_public=True))  # refused before anything is fetched
     lock = read_lock(manifest.lock_path) if locked else None
     work = make_jobs(collections, lock)
     results = run_each(work, lambda job: sync_one(config, job, progress), jobs, on_result)
@@ -192,27 +193,14 @@ def _localize(config: HGLocalizationConfig, job: SyncJob, progress: ProgressList
     entry = job.entry
     if job.locked_mode:
         check_lockable(job)
+    options = LocalizeOptions(
+        full=entry.full, include=entry.include, exclude=entry.exclude, make_public=job.public
+    )
     if entry.repo_type == "model":
-        outcome = localize_model(
-            entry.repo_id,
-            job.revision,
-            config=config,
-            full=entry.full,
-            include=entry.include,
-            exclude=entry.exclude,
-            make_public=job.public,
-            progress=progress,
-        )
+        outcome = localize_model(entry.repo_id, job.revision, options, config=config, progress=progress)
     else:
         outcome = localize_dataset(
-            entry.repo_id,
-            job.revision,
-            config=config,
-            config_name=entry.name,
-            include=entry.include,
-            exclude=entry.exclude,
-            make_public=job.public,
-            progress=progress,
+            entry.repo_id, job.revision, options, config=config, config_name=entry.name, progress=progress
         )
     if job.locked is not None:
         check_locked_files(job.locked, outcome.stored)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from huggingface_hub import HfApi, hf_hub_url
 from huggingface_hub.utils import build_hf_headers
 
 from hg_localization._version import __version__
@@ -33,6 +32,9 @@ from hg_localization.hub.retry import RetryPolicy
 from hg_localization.ids import RepoId, RepoType
 from hg_localization.integrity.hashing import Digest
 from hg_localization.redact import url_without_userinfo
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +86,24 @@ class HubClient:
         self._token = token
         self._listing = listing or ListingLimits()
         self._http = HubHttp(self.endpoint, self._headers, timeout=timeout, retry=retry)
-        self._api = HfApi(
-            endpoint=self._endpoint,
-            token=token,
-            library_name="hg-localization",
-            library_version=__version__,
-        )
+        self._api: HfApi | None = None
 
     @property
     def api(self) -> HfApi:
+        """huggingface_hub's API object for this Hub (writes: repos, commits, tags), made on first use.
+
+        Imported then, not with this module: ``huggingface_hub.hf_api`` takes about a second to
+        import, and most commands (every read, every bucket sync) never need it.
+        """
+        if self._api is None:
+            from huggingface_hub import HfApi
+
+            self._api = HfApi(
+                endpoint=self._endpoint,
+                token=self._token,
+                library_name="hg-localization",
+                library_version=__version__,
+            )
         return self._api
 
     def commit_of(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> str:
@@ -149,7 +160,7 @@ class HubClient:
 
     def read_file(self, repo_type: RepoType, repo_id: RepoId, revision: str, path: str) -> bytes:
         """A small file's bytes, straight from the Hub (nothing is cached; at most 64 MiB)."""
-        url = hf_hub_url(str(repo_id), path, repo_type=repo_type, revision=revision, endpoint=self._endpoint)
+        url = _file_url(self._endpoint, repo_type, repo_id, revision, path)
         with hub_errors(self.endpoint, str(repo_id), repo_type, revision, path):
             body, _ = self._http.get_bytes(url)
         return body
@@ -169,9 +180,7 @@ class HubClient:
         with a Range request. On a checksum mismatch the file is deleted and :class:`IntegrityError`
         names it; on a full disk it is deleted too. Any other failure keeps it for the next run.
         """
-        url = hf_hub_url(
-            str(repo_id), remote.path, repo_type=repo_type, revision=commit, endpoint=self._endpoint
-        )
+        url = _file_url(self._endpoint, repo_type, repo_id, commit, remote.path)
         transfer = FileTransfer(self._http, url, remote, destination, on_progress)
         with hub_errors(self.endpoint, str(repo_id), repo_type, commit, remote.path):
             return transfer.run()
@@ -187,3 +196,11 @@ def require_file(revision: RemoteRevision, path: str) -> RemoteFile:
     if remote is None:
         raise EntryNotFoundError(str(revision.repo_id), path, revision.revision)
     return remote
+
+
+def _file_url(endpoint: str, repo_type: RepoType, repo_id: RepoId, revision: str, path: str) -> str:
+    """huggingface_hub's URL of a file at a revision (its own function, so its quoting is the Hub's)."""
+    # Imported here: huggingface_hub.file_download is slow to import and only a download needs it.
+    from huggingface_hub import hf_hub_url
+
+    return hf_hub_url(str(repo_id), path, repo_type=repo_type, revision=revision, endpoint=endpoint)

@@ -31,6 +31,7 @@ from hg_localization.errors import IntegrityError, LocalFileError, UpstreamError
 from hg_localization.hub.http import HubHttp, RetriesExhausted
 from hg_localization.hub.listing import RemoteFile
 from hg_localization.hub.retry import retryable
+from hg_localization.hub.write_behind import WriteBehind
 from hg_localization.integrity.hashing import Digest, StreamHasher
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int], None]
 #: How many bytes are free in a folder (``shutil.disk_usage(folder).free`` by default).
 FreeSpace = Callable[[Path], int]
+#: A download of at least this many bytes is written and hashed while the next bytes are read.
+PIPELINE_MIN_SIZE = 2 * 1024 * 1024
 
 
 class _Failure(NamedTuple):
@@ -181,14 +184,19 @@ class FileTransfer:
             raise self._too_long(f"{self._hasher.size + int(length)} bytes")
 
     def _receive(self, response: httpx2.Response, sink: BinaryIO) -> None:
-        for chunk in response.iter_bytes():  # as they arrive: a dropped connection loses none
-            if self._hasher.size + len(chunk) > self._remote.size:
-                raise self._too_long(f"more than {self._remote.size} bytes")
-            with local_file_errors():  # a full disk is not the Hub's fault
-                _write_all(sink, chunk)
-            self._hasher.update(chunk)
-            if self._on_progress is not None:
-                self._on_progress(len(chunk))
+        """The body to disk, hashed; a big file's written and hashed in a thread of its own.
+
+        Leaving writes every byte received (a dropped connection loses none): the retry asks
+        for the bytes after them.
+        """
+        room = self._remote.size - self._hasher.size
+        threaded = room >= PIPELINE_MIN_SIZE
+        with WriteBehind(sink, self._hasher, _write_all, self._on_progress, threaded=threaded) as writer:
+            for chunk in response.iter_bytes():
+                room -= len(chunk)
+                if room < 0:  # checked before the chunk is handed over: never written
+                    raise self._too_long(f"more than {self._remote.size} bytes")
+                writer.add(chunk)
 
     def _too_long(self, actual: str) -> IntegrityError:
         """The Hub sends more than the size it announced: refused before a byte of it is written."""
@@ -201,9 +209,10 @@ class FileTransfer:
 
 def _write_all(sink: BinaryIO, data: bytes) -> None:
     view = memoryview(data)
-    while view:
-        written = sink.write(view)
-        view = view[written or 0 :]
+    with local_file_errors():  # a full disk is not the Hub's fault
+        while view:
+            written = sink.write(view)
+            view = view[written or 0 :]
 
 
 def _range_start(content_range: str) -> int | None:

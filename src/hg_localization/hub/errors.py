@@ -1,4 +1,11 @@
-"""The one place where huggingface_hub's and httpx's errors become ours."""
+"""The one place where huggingface_hub's and httpx's errors become ours.
+
+Only the errors these libraries raise on purpose are translated (:data:`FOREIGN_ERRORS`): an
+answer the Hub gave (huggingface_hub's typed HTTP errors), a connection that failed or timed out
+(httpx, the OS), offline mode, and retries that ran out. Anything else (a ``TypeError``, a
+``KeyError``...) is a bug in this program, not the Hub being unreachable: it goes through
+untouched, to the CLI's one "Unexpected error" presenter (``cli/app.py``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,18 @@ from hg_localization.errors import (
 )
 from hg_localization.hub.http import RetriesExhausted
 
+#: What talking to a Hub raises on purpose. ``HfHubHTTPError`` covers every answer with an error
+#: status (not found, gated, 5xx...), ``httpx2.HTTPError`` every transport failure and timeout,
+#: ``ConnectionError``/``TimeoutError`` the OS's (``OfflineModeIsEnabled`` is a ConnectionError).
+FOREIGN_ERRORS: tuple[type[Exception], ...] = (
+    RetriesExhausted,
+    hf_errors.HfHubHTTPError,
+    hf_errors.OfflineModeIsEnabled,
+    httpx2.HTTPError,
+    ConnectionError,
+    TimeoutError,
+)
+
 
 @contextmanager
 def hub_errors(
@@ -27,12 +46,12 @@ def hub_errors(
     revision: str | None = None,
     path: str | None = None,
 ) -> Iterator[None]:
-    """Translate whatever the Hub client raises inside the block into an HGLocalizationError."""
+    """Translate the Hub client's errors raised inside the block (:data:`FOREIGN_ERRORS`) into ours."""
     try:
         yield
     except HGLocalizationError:
         raise
-    except Exception as exc:
+    except FOREIGN_ERRORS as exc:
         raise translate(exc, endpoint, repo_id, repo_type, revision, path) from exc
 
 
@@ -44,6 +63,7 @@ def translate(
     revision: str | None = None,
     path: str | None = None,
 ) -> HGLocalizationError:
+    """Ours for one of :data:`FOREIGN_ERRORS` (what the Hub answered, or why it could not)."""
     if isinstance(exc, RetriesExhausted):  # the last failure, and why trying again stopped
         error = translate(exc.cause, endpoint, repo_id, repo_type, revision, path)
         error.message = f"{error.message} ({exc.reason})"

@@ -30,6 +30,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import IntegrityError, StorageError
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.s3.client import BucketLocation, bucket_location, make_client, secret_of, transfer_config
 from hg_localization.s3.errors import (
     FOREIGN_ERRORS,
@@ -44,13 +45,13 @@ from hg_localization.s3.multipart import MultipartStats, ResumableUploader
 from hg_localization.s3.transfers import (
     CopyItem,
     DownloadItem,
+    ReleaseWhenDone,
     RemoteObject,
     TransferProgress,
     UnreadableSourceError,
     UploadItem,
     VerifyingReader,
 )
-from hg_localization.usecases.progress import SILENT, ProgressListener
 
 __all__ = [
     "Bucket",
@@ -122,7 +123,8 @@ class Bucket:
                 return None
             raise self._translate(exc, f"read '{key}' in") from exc
         metadata = {k.lower(): v for k, v in answer.get("Metadata", {}).items()}
-        return RemoteObject(key=key, size=answer["ContentLength"], sha256=metadata.get(SHA256_METADATA))
+        sha256 = metadata.get(SHA256_METADATA)
+        return RemoteObject(key=key, size=answer["ContentLength"], sha256=sha256, etag=answer.get("ETag"))
 
     def get_bytes(self, key: str) -> tuple[bytes, str] | None:
         """The object's content and ETag, or None when there is no such key."""
@@ -223,12 +225,12 @@ class Bucket:
             raise self._translate(exc, f"delete '{key}' from") from exc
 
     def list(self, prefix: str) -> Iterator[RemoteObject]:
-        """Every object under ``prefix`` (keys and sizes; sha256 needs :meth:`head`)."""
+        """Every object under ``prefix`` (keys, sizes and ETags; sha256 needs :meth:`head`)."""
         with self.errors(f"list '{prefix}' in"):
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    yield RemoteObject(key=item["Key"], size=item["Size"])
+                    yield RemoteObject(key=item["Key"], size=item["Size"], etag=item.get("ETag"))
 
     # --- bucket policy -----------------------------------------------------------------------
     def get_policy(self) -> str | None:
@@ -286,7 +288,8 @@ class Bucket:
                             reader.item.key,
                             extra_args={"Metadata": {SHA256_METADATA: reader.item.sha256}},
                             subscribers=[
-                                TransferProgress(progress, reader.item.label, reader.item.size, upload=True)
+                                TransferProgress(progress, reader.item.label, reader.item.size, upload=True),
+                                ReleaseWhenDone(reader),
                             ],
                         ),
                     )
@@ -304,6 +307,8 @@ class Bucket:
             with self.errors(f"upload '{item.label}' to"):
                 future.result()
         except Exception:
+            # Only when our reader failed first is its error the cause; anything else (a bug
+            # included) goes on as it is.
             if reader.failure is None:
                 raise
             # Ours, whatever boto3 made of it on the way. A PUT cut short by it is refused by S3,

@@ -29,66 +29,30 @@ from hg_localization.errors import IntegrityError
 from hg_localization.hub.patterns import matching
 from hg_localization.ids import RepoId, RepoType
 from hg_localization.integrity.hashing import hash_file
-from hg_localization.s3.bucket import Bucket, DownloadItem
+from hg_localization.progress import SILENT, ProgressListener
+from hg_localization.s3.bucket import DownloadItem
 from hg_localization.s3.catalog import parse_manifest
-from hg_localization.s3.keys import KeySpace
-from hg_localization.s3.public_reader import PublicReader
-from hg_localization.store.local_store import Staging
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
-from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.store.staging import Staging
 
 
 class RevisionSource(Protocol):
-    """Where complete revisions can be read: the private bucket, or the public URL."""
+    """What :func:`fetch_revision` reads complete revisions from.
+
+    Two implement it (:mod:`hg_localization.s3.team_cache`): the team bucket, read with
+    credentials from its private prefix, and the public URL, read anonymously over HTTP(S).
+    They differ in where a revision's keys live and how bytes are read; the checks, which are
+    what matter, are all here.
+    """
 
     def describe(self) -> str: ...
 
-    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None: ...
+    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None:
+        """The revision's metadata object, or None when there is none."""
 
     def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str: ...
 
     def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener) -> None: ...
-
-
-class BucketSource:
-    """The private revisions of a bucket, read with credentials."""
-
-    def __init__(self, bucket: Bucket) -> None:
-        self._bucket = bucket
-        self._space = bucket.location.keys.private
-
-    def describe(self) -> str:
-        return self._bucket.location.describe()
-
-    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None:
-        got = self._bucket.get_bytes(self._space.metadata_key(repo_type, repo_id, revision))
-        return got[0] if got else None
-
-    def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str:
-        return self._space.object_key(repo_type, repo_id, revision, local_path)
-
-    def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener) -> None:
-        self._bucket.download_files(items, progress)
-
-
-class PublicSource:
-    """The public revisions, read anonymously over HTTP(S) from the public URL."""
-
-    def __init__(self, reader: PublicReader) -> None:
-        self._reader = reader
-        self._space = KeySpace("")
-
-    def describe(self) -> str:
-        return self._reader.describe()
-
-    def read_metadata(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> bytes | None:
-        return self._reader.get_bytes(self._space.metadata_key(repo_type, repo_id, revision))
-
-    def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str:
-        return self._space.object_key(repo_type, repo_id, revision, local_path)
-
-    def download_files(self, items: Sequence[DownloadItem], progress: ProgressListener) -> None:
-        self._reader.download_files(items, progress)
 
 
 def fetch_revision(

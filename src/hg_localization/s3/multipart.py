@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 from s3transfer.utils import ChunksizeAdjuster
 
 from hg_localization.errors import IntegrityError, StorageError
+from hg_localization.progress import ProgressListener
 from hg_localization.s3.errors import FOREIGN_ERRORS, BucketUnreachableError, error_code, is_denied
 from hg_localization.s3.transfers import UnreadableSourceError, UploadItem, VerifyingReader
-from hg_localization.usecases.progress import ProgressListener
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

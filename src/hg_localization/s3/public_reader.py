@@ -17,9 +17,9 @@ import httpx2
 
 from hg_localization.errors import StorageError
 from hg_localization.integrity.hashing import CHUNK_SIZE
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.s3.bucket import DownloadItem
 from hg_localization.s3.keys import relative_url
-from hg_localization.usecases.progress import SILENT, ProgressListener
 
 TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 

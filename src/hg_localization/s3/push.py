@@ -1,4 +1,4 @@
-"""Push a complete local revision to the bucket: gather, plan (:mod:`.sync`), apply.
+"""Push a complete local revision to the bucket: gather, plan (:mod:`.push_plan`), apply.
 
 The order is what keeps readers safe::
 
@@ -27,16 +27,21 @@ caller holds the local store's lock on the revision, so its folder does not chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 from hg_localization.errors import IntegrityError, InvalidInputError
 from hg_localization.ids import RepoType, parse_repo_id
+from hg_localization.integrity.hashing import CHUNK_SIZE, read_chunks
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.s3 import catalog, public
 from hg_localization.s3.bucket import Bucket, RemoteObject, UnreadableSourceError, UploadItem
 from hg_localization.s3.keys import KeySpace
 from hg_localization.s3.multipart import MultipartStats
-from hg_localization.s3.sync import (
+from hg_localization.s3.push_plan import (
     RevisionPlan,
     merge_manifests,
     plan_private,
@@ -44,8 +49,9 @@ from hg_localization.s3.sync import (
     wanted_objects,
 )
 from hg_localization.store.local_store import StoredRevision
-from hg_localization.store.manifest import RevisionManifest
-from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.store.manifest import FileRecord, RevisionManifest
+
+_MD5_HEX_LENGTH = 32
 
 #: Incomplete multipart uploads older than this are someone's dead run, not a concurrent push.
 STALE_UPLOAD_AGE = timedelta(hours=24)
@@ -83,32 +89,63 @@ def push_revision(
     public_url: str | None = None,
     progress: ProgressListener = SILENT,
 ) -> PushReport:
-    """Push ``stored``; with ``make_public`` share it, never when its upstream repo is private or
-    gated unless ``allow_private_public`` (refused before anything is uploaded)."""
+    """Push one complete local revision; with ``make_public`` share it too, never when its upstream
+    repo is private or gated unless ``allow_private_public``.
+
+    The steps run in an order that readers (who trust a revision only while its metadata object
+    is there, and every byte only against it) and concurrent pushers depend on:
+
+    1. Refusals first (``make_public`` of a private repo; a later-fetched commit in the bucket,
+       raised by the plan): a refused push must not have changed anything.
+    2. When the branch moved, the old commit's metadata object is deleted (conditionally on the
+       ETag read) *before* its objects are overwritten in place: otherwise, for a while, it
+       would vouch for a mix of old and new bytes.
+    3. The data objects, each verified as it is read. Only then...
+    4. ...stale multipart uploads are aborted: the upload step resumed ours, so what is left
+       open and old is a dead run's, and a young one may be a concurrent pusher's.
+    5. The metadata object, after every object it lists: from this write on, the revision
+       exists. It is merged with what another push wrote meanwhile (conditional write), so
+       neither push drops the other's files.
+    6. The private index entry last: it only helps listing, and an entry without a metadata
+       object would list a revision that does not exist.
+    7. ``make_public``: policy, server-side copies, public metadata, public index (the same
+       order one prefix over), and only when all of that is there is the private metadata
+       rewritten to say ``public``: it must never claim a share that is not complete.
+
+    Killed anywhere, the bucket holds the previous complete revision or nothing readable, and
+    a re-run sends only what is missing.
+    """
     local = stored.manifest
     if make_public:
         public.check_may_publish(local, stored.path, allow_private_public=allow_private_public)
-    repo_id = parse_repo_id(local.repo_id)
+    report, recorded, metadata_key = _push_private(bucket, stored, progress)
+    if not make_public:
+        return replace(report, public_url=public_url if recorded.public else None)
+    copied = _publish(bucket, local, stored.path, progress)
+    if not recorded.public:  # only now is it true: say so in the private metadata too
+        recorded, _ = _record(bucket, metadata_key, local.model_copy(update={"public": True}))
+        catalog.write_entry(bucket, recorded)
+    return replace(report, public_files_copied=copied, public_url=public_url)
+
+
+def _push_private(
+    bucket: Bucket, stored: StoredRevision, progress: ProgressListener
+) -> tuple[PushReport, RevisionManifest, str]:
+    """Steps 1 (the plan's refusal) to 6 of :func:`push_revision`: what was done, what the private
+    metadata object says now, and its key."""
+    local = stored.manifest
     keys = bucket.location.keys
     remote, etag = _remote_manifest(bucket, local, public=False)
     # The plan refuses (NewerInBucketError) when the bucket holds a later-fetched commit.
-    plan = plan_private(local, stored.path, remote, gather(bucket, local, keys.private), keys.private)
+    existing = gather(bucket, local, keys.private, stored.path)
+    plan = plan_private(local, stored.path, remote, existing, keys.private)
     _withdraw_other_commit(bucket, remote, etag, local, plan.metadata_key, bool(plan.uploads))
     resumed = _upload(bucket, stored, plan.uploads, progress)
-    prefix = keys.private.revision_prefix(local.repo_type, repo_id, local.revision)
+    prefix = keys.private.revision_prefix(local.repo_type, parse_repo_id(local.repo_id), local.revision)
     aborted = bucket.abort_stale_uploads(prefix, STALE_UPLOAD_AGE)  # after: open uploads were resumed
     recorded, written = _record(bucket, plan.metadata_key, local)
     catalog.write_entry(bucket, recorded)
-
-    copied = 0
-    is_public = recorded.public
-    if make_public:
-        copied = _publish(bucket, local, progress)
-        if not is_public:  # only now is it true: say so in the private metadata too
-            recorded, _ = _record(bucket, plan.metadata_key, local.model_copy(update={"public": True}))
-            catalog.write_entry(bucket, recorded)
-            is_public = True
-    return PushReport(
+    report = PushReport(
         repo_type=local.repo_type,
         repo_id=local.repo_id,
         revision=local.revision,
@@ -118,43 +155,87 @@ def push_revision(
         uploaded_bytes=plan.upload_bytes,
         skipped_files=len(plan.skipped),
         metadata_written=written,
-        public_files_copied=copied,
-        public_url=public_url if is_public else None,
         aborted_uploads=aborted,
         resumed_parts=resumed.parts_kept,
         resumed_bytes=resumed.bytes_kept,
     )
+    return report, recorded, plan.metadata_key
 
 
-def gather(bucket: Bucket, manifest: RevisionManifest, space: KeySpace) -> dict[str, RemoteObject]:
-    """Size and sha256 of the objects a push would write that already exist (one LIST, HEAD the rest).
+def gather(
+    bucket: Bucket, manifest: RevisionManifest, space: KeySpace, folder: Path | None = None
+) -> dict[str, RemoteObject]:
+    """Size and sha256 of the objects a push would write that already exist.
 
-    Only objects whose size already matches are HEADed for their sha256: a different size is
-    enough to know an upload is needed.
+    One LIST gives every key's size and ETag. A different size is enough to know an upload is
+    needed. For an object of the same size, the sha256 is known without asking the bucket when
+    its ETag is the MD5 of the local file (``folder``) and that file's sha256 is the recorded
+    one (both from one read): the bucket then holds exactly those bytes. Only the rest (big
+    multipart objects, an ETag that is not an MD5, a differing one) is HEADed for the sha256
+    recorded with the object, several at once. Neither check is a reader's: whoever may write
+    to the bucket can set both, and a fetch verifies every byte against the metadata object.
     """
     wanted = wanted_objects(manifest, space)
     repo_id = parse_repo_id(manifest.repo_id)
     prefix = space.revision_prefix(manifest.repo_type, repo_id, manifest.revision)
     listed = {o.key: o for o in bucket.list(prefix)}
     found: dict[str, RemoteObject] = {}
+    to_head: list[str] = []
     for key, record in wanted.items():
         obj = listed.get(key)
         if obj is None:
             continue
+        found[key] = obj
         if obj.size != record.size:
-            found[key] = obj
             continue
-        found[key] = bucket.head(key) or obj
+        small = record.size < bucket.transfer.multipart_threshold  # sent in one part: its ETag is its MD5
+        if folder is not None and small and _holds_local_bytes(obj, folder / record.local_path, record):
+            found[key] = replace(obj, sha256=record.sha256)
+        else:
+            to_head.append(key)
+    found.update(_head_all(bucket, to_head))
     return found
 
 
-def _publish(bucket: Bucket, local: RevisionManifest, progress: ProgressListener) -> int:
+def _head_all(bucket: Bucket, keys: list[str]) -> dict[str, RemoteObject]:
+    """:meth:`Bucket.head` of each key, as many at once as transfers run; absent keys left out."""
+    if not keys:
+        return {}
+    workers = min(len(keys), bucket.transfer.max_request_concurrency)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hgloc-head") as pool:
+        found = list(pool.map(bucket.head, keys))
+    return {obj.key: obj for obj in found if obj is not None}
+
+
+def _holds_local_bytes(obj: RemoteObject, path: Path, record: FileRecord) -> bool:
+    """True when ``obj``'s ETag is the MD5 of the file at ``path`` and its sha256 the recorded one.
+
+    Only a single-part object's ETag is the MD5 of its bytes (a multipart one ends in ``-N``;
+    with SSE-KMS it is neither); anything else is False and the caller asks the bucket.
+    """
+    etag = (obj.etag or "").strip('"').lower()
+    if len(etag) != _MD5_HEX_LENGTH:
+        return False
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha256 = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            # A buffer the file's size (+1 to see its end in one more read), not 1 MiB each time.
+            for chunk in read_chunks(handle, min(record.size + 1, CHUNK_SIZE)):
+                md5.update(chunk)
+                sha256.update(chunk)
+    except OSError:
+        return False  # the upload step reads it again and says what is wrong with it
+    return md5.hexdigest() == etag and sha256.hexdigest() == record.sha256
+
+
+def _publish(bucket: Bucket, local: RevisionManifest, folder: Path, progress: ProgressListener) -> int:
     """Copy the local revision's files under the public prefix, then its metadata, then the index."""
     keys = bucket.location.keys
     public.ensure_public_policy(bucket)
     shared = local.model_copy(update={"public": True})
     remote, etag = _remote_manifest(bucket, shared, public=True)
-    existing = gather(bucket, shared, keys.public)
+    existing = gather(bucket, shared, keys.public, folder)
     plan: RevisionPlan = plan_public(shared, remote, existing, keys.private, keys.public)
     _withdraw_other_commit(bucket, remote, etag, shared, plan.metadata_key, bool(plan.copies))
     bucket.copy_objects(plan.copies, progress)

@@ -2,20 +2,22 @@
 
 Routes are matched on the raw request path (see :mod:`routing`), so encoded slashes in
 revisions (``refs%2Fpr%2F1``) and in tree paths survive. The write side (uploads) is mounted
-only when the server has write tokens; otherwise every write answers 403.
+only when the server has write tokens; otherwise every write answers 403. The web catalog's
+pages are mounted by its package (:func:`hg_localization.catalog.catalog_app`), which depends
+on this one and not the other way round.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from hg_localization._version import __version__
-from hg_localization.catalog import Catalog, catalog_routes, default_catalog
 from hg_localization.server import routing
 from hg_localization.server.access_log import AccessLogMiddleware
 from hg_localization.server.auth import ServerTokens
@@ -41,10 +43,10 @@ def create_app(
     tokens: ServerTokens | None = None,
     write_api: WriteApi | None = None,
     tree_page_size: int = 1000,
-    catalog: Catalog | None = None,
+    pages: Sequence[BaseRoute] = (),
     metrics: ServerMetrics | None = None,
 ) -> Starlette:
-    """The server: the web catalog's pages (``catalog``: default, ``source`` alone), then the Hub API.
+    """The server: ``pages`` (the web catalog's, which never take a Hub API URL), then the Hub API.
 
     Every request is logged and counted (:mod:`access_log`, ``metrics``: a new
     :class:`ServerMetrics` unless given; ``app.state.metrics``, served at ``GET /metrics``).
@@ -83,7 +85,7 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route("/api/agent-harnesses", agent_harnesses, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
-        *catalog_routes(catalog or _default_catalog(source), tokens),  # pages never take a Hub API URL
+        *pages,
         Route("/{path:path}", dispatch, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
     ]
     # every request gets an answer: a path no route matches is a Hub 404, a failure a generic 500
@@ -112,8 +114,3 @@ async def _read(request: Request, route: routing.Route | None, api: HubReadApi) 
         if route.action == "paths-info" and request.method == "POST":
             return await api.paths_info(request, route)
     return hub_error(404, f"Not found: {request.url.path}")
-
-
-def _default_catalog(source: Source) -> Catalog:
-    """The catalog of what the server serves: the store, a folder of repos, the bucket, pull-through."""
-    return default_catalog(source)

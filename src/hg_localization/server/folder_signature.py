@@ -1,10 +1,30 @@
-"""When a revision of a folder of repos must be walked again (``serve --repos``).
+"""When a revision of a folder of repos must be walked again (``serve --repos``), and when an answer
+given before still holds.
 
 Walking a revision (``os.scandir`` of each folder, a ``stat`` per file, building and sorting
 the listing) was most of a request's time at 16 concurrent clients (bench/README.md). Checking
 the walk's result instead costs one ``stat`` per folder (adding, removing or renaming a file
 changes its folder's mtime) and per file (a file rewritten in place changes its size, mtime or
-inode): about a quarter of a walk, and exactly as fresh.
+inode): about a quarter of a walk, and exactly as fresh. A source's ``resolve`` does that check
+every time (:func:`check_folder`).
+
+That is still O(files) per request, so the Hub API does not do it for each small answer (HEAD or
+GET of a file, repo info) of a revision it answered before: :class:`FolderAnswers` gives it a
+signature of a few ``lstat`` calls, taken on the event loop, and it answers from memory while the
+signature is unchanged. The freshness promise of those answers:
+
+- a file added, removed or renamed, a folder added or removed, a revision folder replaced (a
+  commit), ``repo.json`` changed, a revision or repo added or removed, or a folder on the way
+  swapped for a link: seen by the next request (each folder's and ``repo.json``'s stat is
+  compared on every request, the links on the way checked);
+- a file rewritten in place (same folder, same name: no folder's mtime moves): seen within
+  :data:`FILE_RECHECK_SECONDS` (the per-file stats are re-checked in a worker thread by the first
+  request after that);
+- while a folder's or ``repo.json``'s mtime is less than :data:`RACY_SECONDS` old, every request
+  takes the full check: a change in the same clock tick as the last check would not move it.
+
+The bytes of the file asked for are always opened afresh, below the root without following a
+link (:mod:`.confine`).
 """
 
 from __future__ import annotations
@@ -16,20 +36,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hg_localization.errors import HGLocalizationError
-from hg_localization.ids import parse_repo_id, revision_folder
+from hg_localization.ids import is_commit_prefix, parse_repo_id, revision_folder
 from hg_localization.server import confine
 from hg_localization.server.confine import FileStat
+from hg_localization.server.disk_repos import REPO_SETTINGS_FILENAME
 
 _PATHS_CACHE_SIZE = 4096
+#: How long the per-file stats a revision's last check found are trusted by answers from memory.
+FILE_RECHECK_SECONDS = 1.0
+#: How old a folder's mtime must be before an unchanged mtime proves an unchanged folder.
+RACY_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class FolderSignature:
-    """What a revision of a folder of repos was built from: its files, and its folders' stats."""
+    """What a revision of a folder of repos was built from: its files, and its folders' stats.
+
+    Compared by identity: the same object comes back from :func:`check_folder` while it holds.
+    """
 
     listing: list[FileStat]
     folders: tuple[tuple[str, int, int], ...]
-    walked_at: float
+    #: ``time.monotonic()`` of the walk, then of each check that found it unchanged.
+    checked_at: float
 
     def holds(self, follow_links: bool) -> bool:
         """True while no folder and no file of the revision changed since the walk."""
@@ -64,6 +93,7 @@ def check_folder(known: object, folder: Path, follow_links: bool) -> tuple[Folde
     """
     now = time.monotonic()
     if isinstance(known, FolderSignature) and known.holds(follow_links):
+        known.checked_at = now
         return known, True
     folders: list[str] = []
     listing = confine.walk(folder, follow_links=follow_links, folders=folders)
@@ -71,12 +101,87 @@ def check_folder(known: object, folder: Path, follow_links: bool) -> tuple[Folde
     return signature, isinstance(known, FolderSignature) and known.listing == listing
 
 
+class FolderAnswers:
+    """Signatures of the answers a folder of repos gave, cheap enough for the event loop (see the
+    module's freshness promise). The source registers each revision folder's latest walk."""
+
+    def __init__(self, follow_links: bool) -> None:
+        self.follow_links = follow_links
+        self._walked: dict[str, FolderSignature] = {}
+        self._paths: dict[tuple[str, str, str], tuple[tuple[str, ...], str, str, str] | None] = {}
+
+    def walked(self, folder: Path, signature: FolderSignature) -> None:
+        """``folder`` (a revision folder) was last checked, or walked, into ``signature``."""
+        if self._walked.get(str(folder)) is not signature:
+            if len(self._walked) >= _PATHS_CACHE_SIZE:
+                self._walked.clear()
+            self._walked[str(folder)] = signature
+
+    def signature(self, root: Path, below: Path | None, repo_id: str, revision: str) -> object | None:
+        """Equal between two calls only if the repo (its revisions and settings) and the revision
+        folder's last walk are unchanged, as the module says; None: take the full check."""
+        if is_commit_prefix(revision):
+            return None  # a commit id is looked up among every revision
+        key = (str(root), repo_id, revision)
+        try:
+            paths = self._paths[key]
+        except KeyError:
+            if len(self._paths) >= _PATHS_CACHE_SIZE:
+                self._paths.clear()
+            paths = self._paths[key] = _repo_paths(root, below, repo_id, revision)
+        if paths is None:
+            return None
+        links, repo_dir, settings_path, folder = paths
+        known = self._walked.get(folder)
+        if known is None or time.monotonic() - known.checked_at > FILE_RECHECK_SECONDS:
+            return None
+        read = os.stat if self.follow_links else os.lstat
+        try:
+            if any(stat.S_ISLNK(os.lstat(path).st_mode) for path in links):
+                return None
+            repo = read(repo_dir)
+            found = os.lstat(settings_path)
+            settings: tuple[int, ...] = (found.st_mode, found.st_mtime_ns, found.st_size, found.st_ino)
+        except FileNotFoundError:
+            settings = ()
+        except OSError:
+            return None
+        folders = folder_stats([path for path, _, _ in known.folders], self.follow_links)
+        if folders != known.folders:
+            return None
+        newest = max(repo.st_mtime_ns, settings[1] if settings else 0, *(m for _, m, _ in folders))
+        if time.time_ns() - newest < RACY_SECONDS * 1e9:
+            return None
+        return repo.st_mtime_ns, repo.st_ino, settings, known
+
+
+def _repo_paths(
+    root: Path, below: Path | None, repo_id: str, revision: str
+) -> tuple[tuple[str, ...], str, str, str] | None:
+    """The folders from ``below`` down to the revision folder (checked for links), the repo folder,
+    its settings file and the revision folder; None for an id or revision that names none."""
+    try:
+        repo_path = root.joinpath(*parse_repo_id(repo_id).folder_parts)
+        folder = repo_path / revision_folder(revision)
+    except HGLocalizationError:
+        return None
+    links: list[str] = []
+    if below is not None:
+        if not folder.is_relative_to(below):
+            return None
+        current = below
+        for part in folder.relative_to(below).parts:
+            current = current / part
+            links.append(str(current))
+    return tuple(links), str(repo_path), str(repo_path / REPO_SETTINGS_FILENAME), str(folder)
+
+
 class StoreSignatures:
     """What a store revision's answer depends on, in a few ``lstat`` calls (no ``Path`` work per
     call: the paths are worked out once per repo and revision). See :meth:`of`."""
 
-    def __init__(self, settings_name: str, metadata_name: str) -> None:
-        self.names = (settings_name, metadata_name)
+    def __init__(self, metadata_name: str) -> None:
+        self.metadata_name = metadata_name
         self._paths: dict[tuple[str, str, str, str], tuple[tuple[str, ...], str, str] | None] = {}
 
     def of(
@@ -114,21 +219,11 @@ class StoreSignatures:
     def _locate(
         self, base: Path, below: Path | None, repo_id: str, revision: str
     ) -> tuple[tuple[str, ...], str, str] | None:
-        try:
-            repo_path = base.joinpath(*parse_repo_id(repo_id).folder_parts)
-        except HGLocalizationError:
+        paths = _repo_paths(base, below, repo_id, revision)
+        if paths is None:
             return None
-        folder = repo_path / revision_folder(revision)
-        folders: list[str] = []
-        if below is not None:
-            if not folder.is_relative_to(below):
-                return None
-            current = below
-            for part in folder.relative_to(below).parts:
-                current = current / part
-                folders.append(str(current))
-        settings_name, metadata_name = self.names
-        return tuple(folders), str(repo_path / settings_name), str(folder / metadata_name)
+        links, _, settings_path, folder = paths
+        return links, settings_path, os.path.join(folder, self.metadata_name)
 
 
 def subdirs(path: Path | None, follow_links: bool) -> list[Path]:

@@ -9,8 +9,9 @@ Nothing that grows with a repo runs on the event loop: each answer is looked up 
 one worker thread (``run_in_threadpool``), so a large tree or paths-info request never delays
 another client or ``/health``. The exception is the small answers of a revision already answered
 (resolve, and info once its body is built) from a source with a cheap freshness check
-(:class:`AnswerSignatures`: the store's is a few ``lstat`` calls): they are answered on the event
-loop, which saves the thread hop that was most of their time (bench/README.md).
+(:class:`AnswerSignatures`: a few ``lstat`` calls, for the store and for a folder of repos, whose
+freshness :mod:`.folder_signature` states): they are answered on the event loop, which saves the
+thread hop that was most of their time (bench/README.md).
 
 A paths-info request names at most :data:`PATHS_INFO_MAX_PATHS` paths (the Hub's own clients
 send at most 1,000 at a time).
@@ -72,6 +73,17 @@ _Key = tuple[str, str, str | None]
 
 @dataclass
 class HubReadApi:
+    """The Hub's read API over one :class:`Source`: what unmodified clients call through HF_ENDPOINT.
+
+    Repo info (``/api/models/{id}[/revision/{rev}]``), file trees and paths-info, HEAD/GET of
+    ``/{id}/resolve/{rev}/{path}`` with the headers huggingface_hub reads (``X-Repo-Commit``,
+    ``ETag``, ``X-Linked-Size``/``X-Linked-Etag`` for LFS files; /work/shared/HUB-PROTOCOL.md).
+    Every request passes the token guard first (private repos, scoped tokens). Answers for a
+    revision it answered before come from memory while the source's answer signature holds
+    (:class:`AnswerSignatures`), on the event loop; anything that reads a disk or a bucket runs in
+    the thread pool.
+    """
+
     source: Source
     tokens: ServerTokens
     tree_page_size: int = 1000

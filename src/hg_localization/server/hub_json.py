@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from hg_localization.server import confine
-from hg_localization.server.repo_source import ServedFile, ServedRevision
+from hg_localization.server.served import ServedFile, ServedRevision
 
 CARD_MAX_BYTES = 1024 * 1024
 

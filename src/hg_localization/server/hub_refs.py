@@ -35,6 +35,9 @@ DELETE_REPO_PATH = "/api/repos/delete"
 
 @dataclass
 class HubRefsApi:
+    """Branches, tags and repo deletion (``create_tag``, ``create_branch``, ``delete_*``) over a
+    folder of repos, as huggingface_hub calls them; every call needs a write token for the repo."""
+
     refs: RefWriter
     #: The write-token check of the write API: None when the request may write to the repo (None:
     #: to some repo, before the id is read from the body), else the answer.

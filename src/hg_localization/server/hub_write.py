@@ -39,10 +39,11 @@ from hg_localization.errors import HGLocalizationError, InvalidInputError
 from hg_localization.ids import RepoType, parse_repo_type, validate_revision
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.confine import writable_path
+from hg_localization.server.folder_source import FolderSource, is_lfs
 from hg_localization.server.hub_refs import HubRefsApi
 from hg_localization.server.ref_writer import RefWriter
-from hg_localization.server.repo_source import LFS_MIN_SIZE, LFS_SUFFIXES, RepoSource, ServedRevision
 from hg_localization.server.repo_writer import (
+    READ_ONLY,
     Addition,
     Commit,
     CommitConflictError,
@@ -51,6 +52,7 @@ from hg_localization.server.repo_writer import (
 )
 from hg_localization.server.responses import error_response, header_value, hub_error
 from hg_localization.server.routing import ApiRoute, LfsBatchRoute, Route
+from hg_localization.server.served import ServedRevision, Source
 
 UPLOAD_PREFIX = "/_hgloc/lfs/"
 #: Where the Xet token routes send clients: hf_xet shows only the status and this URL, so it spells the fix.
@@ -66,14 +68,22 @@ UPLOAD_URL_TTL = 3600
 
 @dataclass
 class HubWriteApi:
-    source: RepoSource
+    """Writes into a folder of repos; any other source refuses every write (400, ``READ_ONLY``)."""
+
+    source: Source
     tokens: ServerTokens
     url_ttl: int = UPLOAD_URL_TTL
     _secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
-        self.writer = RepoWriter(self.source)
-        self.refs = HubRefsApi(RefWriter(self.writer), deny=self._deny)  # tags, branches, settings, delete
+        self._writer = RepoWriter(self.source) if isinstance(self.source, FolderSource) else None
+        self.refs = HubRefsApi(RefWriter(self._writer), deny=self._deny) if self._writer else None  # tags…
+
+    @property
+    def writer(self) -> RepoWriter:
+        if self._writer is None:
+            raise InvalidInputError(READ_ONLY)
+        return self._writer
 
     async def handle(self, request: Request, route: Route | None) -> Response | None:
         """Answer a write request, or None when this is not one."""
@@ -84,7 +94,10 @@ class HubWriteApi:
         if request.method == "PUT" and path.startswith(UPLOAD_PREFIX):
             return await self._receive(request, path[len(UPLOAD_PREFIX) :])
         if HubRefsApi.handles(request, route):
-            return await self.refs.handle(request, route)
+            if self.refs is not None:
+                return await self.refs.handle(request, route)
+            denied = self._deny(request, route.repo_id if isinstance(route, ApiRoute) else None)
+            return denied or error_response(InvalidInputError(READ_ONLY))
         if request.method != "POST":
             return None
         if path == "/api/validate-yaml":
@@ -153,7 +166,7 @@ class HubWriteApi:
         for entry in _list_of_objects(body.get("files")):
             path = writable_path(entry.get("path"))
             size = _non_negative_int(entry.get("size"), f"size of '{path}'")
-            lfs = _suffix(path) in LFS_SUFFIXES or size >= LFS_MIN_SIZE  # the rule RepoSource serves by
+            lfs = is_lfs(path, size)  # the rule FolderSource serves by
             answer: dict[str, Any] = {
                 "path": path,
                 "uploadMode": "lfs" if lfs else "regular",
@@ -257,7 +270,8 @@ class HubWriteApi:
         return JSONResponse(answer)
 
     async def _base(self, repo_type: RepoType, repo_id: str, revision: str | None) -> ServedRevision:
-        return await run_in_threadpool(self.source.resolve, repo_type, repo_id, revision)
+        source = self.source
+        return await run_in_threadpool(lambda: source.resolve_in(source.repo(repo_type, repo_id), revision))
 
 
 def xet_answer(path: str, route: Route | None) -> Response | None:
@@ -376,11 +390,6 @@ def _non_negative_int(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidInputError(f"The {what} must be a non-negative integer.")
     return value
-
-
-def _suffix(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return f".{name.rsplit('.', 1)[-1].lower()}" if "." in name else ""
 
 
 def _repo_url(request: Request, repo_type: RepoType, repo_id: str) -> str:

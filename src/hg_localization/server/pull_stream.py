@@ -40,8 +40,9 @@ from hg_localization.server.served import ServedFile
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
-#: How often a waiting answer looks at the file being fetched (seconds).
-POLL = 0.02
+#: How often a waiting answer looks at the file being fetched (seconds). An answer that caught
+#: up with the fetch waits this long for more: short, so that the client is not left idle.
+POLL = 0.005
 
 
 class InFlight:
@@ -161,12 +162,11 @@ class PulledFileResponse(Response):
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         while True:
             want = min(CHUNK, served.size - hasher.size)
-            chunk = await anyio.to_thread.run_sync(os.pread, descriptor, want, hasher.size)
+            chunk = await anyio.to_thread.run_sync(_read_hashed, descriptor, want, hasher)
             if not chunk:
                 if await self._given_up(descriptor, future, hasher.size):
                     return  # the answer ends short: the client sees an incomplete body
                 continue
-            hasher.update(chunk)
             if hasher.size >= served.size:
                 break
             if not await _sent(send, chunk, more=True):
@@ -203,6 +203,13 @@ class PulledFileResponse(Response):
             logger.warning("%s The answer was ended before its last bytes.", exc.message)
             return False
         return True
+
+
+def _read_hashed(descriptor: int, want: int, hasher: StreamHasher) -> bytes:
+    """The next bytes of the file, hashed (in a worker thread: the event loop goes on sending)."""
+    chunk = os.pread(descriptor, want, hasher.size)
+    hasher.update(chunk)
+    return chunk
 
 
 async def _finished(future: Future[Any]) -> None:

@@ -29,8 +29,9 @@ from filelock import FileLock
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError, RevisionNotFoundError
 from hg_localization.ids import RepoType, revision_folder, validate_ref_name, validate_revision
-from hg_localization.server.repo_source import REPO_SETTINGS_FILENAME, ServedRepo, ServedRevision
+from hg_localization.server.disk_repos import REPO_SETTINGS_FILENAME
 from hg_localization.server.repo_writer import LOCK_FILENAME, RepoWriter, clone_tree
+from hg_localization.server.served import ServedRepo, ServedRevision
 from hg_localization.store.atomic import atomic_write_text
 
 RefKind = Literal["tag", "branch"]

@@ -1,4 +1,4 @@
-"""Writes into a folder of repos, the layout :class:`RepoSource` serves: repos, LFS objects, commits.
+"""Writes into a folder of repos, the layout :class:`FolderSource` serves: repos, LFS objects, commits.
 
 ::
 
@@ -13,7 +13,7 @@
 A commit copies the base revision as hard links (no file is ever changed in place: new content
 is a new file), applies the operations, then swaps the new folder in with one
 ``renameat2(RENAME_EXCHANGE)`` where the kernel has it, so a reader sees the old revision or the
-new one, never a mix. The commit id is the content hash the :class:`RepoSource` computes.
+new one, never a mix. The commit id is the content hash the :class:`FolderSource` computes.
 """
 
 from __future__ import annotations
@@ -37,15 +37,17 @@ from hg_localization.errors import (
     RepoNotFoundError,
 )
 from hg_localization.ids import RepoType, parse_repo_id, revision_folder, validate_repo_path
-from hg_localization.server.repo_source import (
-    DEFAULT_BRANCH,
-    REPO_SETTINGS_FILENAME,
-    RepoSource,
-    ServedRevision,
-)
+from hg_localization.server.disk_repos import DEFAULT_BRANCH, REPO_SETTINGS_FILENAME
+from hg_localization.server.folder_source import FolderSource
+from hg_localization.server.served import ServedRevision
 from hg_localization.store.atomic import atomic_write_bytes, atomic_write_text, link_or_copy, swap_in
 from hg_localization.store.layout import PARTIAL_SUFFIX
 
+#: What a write to any other source (the local store) is answered (400).
+READ_ONLY = (
+    "This server serves a local store, which is read-only: serve a folder of repos "
+    "(hg-localization serve --repos DIR) to accept uploads."
+)
 STAGING_FOLDER = ".hgloc-lfs"
 LOCK_FILENAME = ".hgloc-write.lock"
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -88,16 +90,10 @@ class Committed:
 
 @dataclass
 class RepoWriter:
-    source: RepoSource
+    source: FolderSource
 
     def root(self, repo_type: RepoType) -> Path:
-        root = self.source.roots.get(repo_type)
-        if root is None or self.source.manifests_only:
-            raise InvalidInputError(
-                "This server serves a local store, which is read-only: serve a folder of repos "
-                "(hg-localization serve --repos DIR) to accept uploads."
-            )
-        return root
+        return self.source.roots[repo_type]
 
     # --- repos -------------------------------------------------------------------------------
     def create_repo(self, repo_type: RepoType, repo_id: str, *, private: bool) -> str:
@@ -239,7 +235,7 @@ def _next_pull_request(revisions: tuple[str, ...]) -> int:
 def clone_tree(source: Path, target: Path) -> None:
     """``target`` becomes a copy of ``source`` made of hard links (copies across devices).
 
-    Symbolic links are left out, as :class:`RepoSource` never serves them.
+    Symbolic links are left out, as :class:`FolderSource` never serves them.
     """
     target.mkdir(parents=True)
     if not source.is_dir():

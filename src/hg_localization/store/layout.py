@@ -29,6 +29,13 @@ BY_BUCKET_FOLDER = "by_bucket"
 LOCKS_FOLDER = ".locks"
 STAGING_SUFFIX = ".staging"
 PARTIAL_SUFFIX = ".incomplete"
+#: A repo's card, as the Hub names it.
+CARD_FILENAME = "README.md"
+#: What a "metadata only" localization brings of a repo: its card and, for a model, its config.
+METADATA_FILES: dict[RepoType, tuple[str, ...]] = {
+    "model": (CARD_FILENAME, "config.json"),
+    "dataset": (CARD_FILENAME,),
+}
 #: The model card is kept under this name in a model's revision folder (the repo calls it README.md).
 MODEL_CARD_FILENAME = "model_card.md"
 

@@ -8,11 +8,12 @@ does not exist; a crash leaves only a staging folder, which the next run resumes
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import os
+import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,18 +28,20 @@ from hg_localization.ids import (
     revision_from_folder,
     validate_revision,
 )
-from hg_localization.store.atomic import atomic_write_text, fsync_dir, link_or_copy, remove_tree, swap_in
+from hg_localization.store.atomic import atomic_write_text, fsync_dir, remove_tree, swap_in
 from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.layout import (
     BY_BUCKET_FOLDER,
     LOCKS_FOLDER,
     METADATA_FILENAME,
-    PARTIAL_SUFFIX,
     StoreLayout,
 )
-from hg_localization.store.manifest import FileRecord, RevisionManifest
+from hg_localization.store.manifest import RevisionManifest
+from hg_localization.store.staging import ContentIndex, Staging
 
 logger = logging.getLogger(__name__)
+#: How a metadata file's bytes are read (a server's reader never follows a link).
+_Reader = Callable[[Path], bytes]
 
 
 @dataclass(frozen=True)
@@ -54,60 +57,6 @@ class StoredRevision:
 
     def file_path(self, local_path: str) -> Path:
         return self.path / local_path
-
-
-class ContentIndex:
-    """Files already in the store, found by content, so a new revision links them instead of fetching."""
-
-    def __init__(self) -> None:
-        self._by_sha256: dict[tuple[int, str], tuple[Path, FileRecord]] = {}
-        self._by_git_sha1: dict[tuple[int, str], tuple[Path, FileRecord]] = {}
-
-    def add(self, path: Path, record: FileRecord) -> None:
-        if record.sha256:
-            self._by_sha256.setdefault((record.size, record.sha256), (path, record))
-        if record.git_sha1:
-            self._by_git_sha1.setdefault((record.size, record.git_sha1), (path, record))
-
-    def find(
-        self, size: int, *, sha256: str | None = None, git_sha1: str | None = None
-    ) -> tuple[Path, FileRecord] | None:
-        """A stored file with this content: matched on sha256 when it is known, else on the git blob id."""
-        if sha256:
-            found = self._by_sha256.get((size, sha256))
-        else:
-            found = self._by_git_sha1.get((size, git_sha1)) if git_sha1 else None
-        if found is None:
-            return None
-        try:
-            return found if found[0].stat().st_size == size else None
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-
-
-class Staging:
-    """A revision being localized: files are written here, then the whole folder is published."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def final_path(self, local_path: str) -> Path:
-        return inside(self.path, self.path / local_path)
-
-    def partial_path(self, local_path: str) -> Path:
-        return inside(self.path, self.path / f"{local_path}{PARTIAL_SUFFIX}")
-
-    def has(self, local_path: str) -> bool:
-        return self.final_path(local_path).is_file()
-
-    def adopt(self, local_path: str, source: Path) -> None:
-        """Take an identical, already verified file from elsewhere in the store."""
-        link_or_copy(source, self.final_path(local_path))
-
-    def discard(self, local_path: str) -> None:
-        for candidate in (self.final_path(local_path), self.partial_path(local_path)):
-            with contextlib.suppress(FileNotFoundError):
-                candidate.unlink()
 
 
 class LocalStore:
@@ -163,24 +112,43 @@ class LocalStore:
 
     def scan(self) -> Iterator[StoredRevision | DamagedRevision]:
         """Every revision folder in this store (this bucket scope only), complete or damaged, by id."""
+        for repo_id in self.repo_ids():
+            yield from self.scan_repo(repo_id)
+
+    def repo_ids(self) -> Iterator[RepoId]:
+        """Every repo with a folder in this store (this bucket scope only), by id; none is read."""
         base = self.layout.base
         for namespace_dir in _subfolders(base):
             if namespace_dir.name in (BY_BUCKET_FOLDER, LOCKS_FOLDER) and namespace_dir.parent == base:
                 continue
             for repo_dir in _subfolders(namespace_dir):
                 try:
-                    repo_id = parse_repo_id(
+                    yield parse_repo_id(
                         repo_dir.name
                         if namespace_dir.name == "_"
                         else f"{namespace_dir.name}/{repo_dir.name}"
                     )
                 except HGLocalizationError:
                     continue
-                yield from self.scan_repo(repo_id)
 
-    def _load(self, folder: Path, repo_id: RepoId, revision: str) -> StoredRevision | DamagedRevision | None:
+    def revision_names(self, repo_id: RepoId) -> list[str]:
+        """The revisions of ``repo_id`` whose folder has a metadata file (a regular file, not a link),
+        sorted by folder name, without reading it: what a server lists before it loads one."""
+        named = ((f, _revision_named_by(f)) for f in _subfolders(self.layout.repo_dir(repo_id)))
+        return [name for f, name in named if name is not None and _is_regular(f / METADATA_FILENAME)]
+
+    def read(
+        self, repo_id: RepoId, revision: str, read_bytes: _Reader
+    ) -> StoredRevision | DamagedRevision | None:
+        """:meth:`inspect`, the metadata file read by ``read_bytes`` (a server reads it below its
+        root without following a link)."""
+        return self._load(self.layout.revision_dir(repo_id, revision), repo_id, revision, read_bytes)
+
+    def _load(
+        self, folder: Path, repo_id: RepoId, revision: str, read_bytes: _Reader = Path.read_bytes
+    ) -> StoredRevision | DamagedRevision | None:
         """What the folder of ``repo_id``@``revision`` holds: None without a metadata file."""
-        manifest, reason = _read_manifest(folder / METADATA_FILENAME)
+        manifest, reason = _read_manifest(folder / METADATA_FILENAME, read_bytes)
         if manifest is None and reason is None:
             return None
         if manifest is not None:
@@ -272,6 +240,21 @@ class LocalStore:
                 staging.adopt(record.local_path, stored.file_path(record.local_path))
         return self.publish(staging, manifest)
 
+    def mark_public(self, stored: StoredRevision) -> None:
+        """Record ``public: true`` in the metadata file of ``stored`` (atomically, under its lock).
+
+        Only while the folder still holds the commit that was made public: a localization may
+        have replaced it since, and the new commit was not shared.
+        """
+        manifest = stored.manifest
+        repo_id = parse_repo_id(manifest.repo_id)
+        with self.lock(repo_id, manifest.revision):
+            current = self.get(repo_id, manifest.revision)
+            if current is None or current.path != stored.path or current.manifest.commit != manifest.commit:
+                return
+            updated = current.manifest.model_copy(update={"public": True})
+            atomic_write_text(current.path / METADATA_FILENAME, updated.to_json())
+
     def remove(self, repo_id: RepoId, revision: str) -> bool:
         target = self.layout.revision_dir(repo_id, revision)
         if not target.exists():
@@ -294,20 +277,10 @@ def store_scopes(root: Path, repo_type: RepoType, configured: str | None) -> lis
     return [LocalStore(root, repo_type, scope) for scope in [*order, None, *others]]
 
 
-def inside(folder: Path, target: Path) -> Path:
-    """``target``, once it is known to stay inside ``folder`` (defence in depth: paths are validated
-    where they enter, and a symbolic link planted in the folder must not redirect a write)."""
-    root = os.path.realpath(folder)
-    resolved = os.path.realpath(target)
-    if os.path.commonpath([root, resolved]) != root or resolved == root:
-        raise InvalidInputError(f"The path '{target}' would leave '{folder}'; it was refused.")
-    return target
-
-
-def _read_manifest(path: Path) -> tuple[RevisionManifest | None, str | None]:
+def _read_manifest(path: Path, read_bytes: _Reader) -> tuple[RevisionManifest | None, str | None]:
     """The metadata file at ``path``, or why it cannot be used; ``(None, None)`` when there is none."""
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except (FileNotFoundError, NotADirectoryError):
         return None, None
     except OSError as exc:  # a folder in its place, no permission to read it, an I/O error
@@ -322,20 +295,36 @@ def _read_manifest(path: Path) -> tuple[RevisionManifest | None, str | None]:
 
 def _revision_named_by(folder: Path) -> str | None:
     """The revision a folder's name stands for; None for a folder that is not a revision folder."""
-    revision = revision_from_folder(folder.name)
+    return _revision_named(folder.name)
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function of the name; a store repeats ``main`` a lot
+def _revision_named(name: str) -> str | None:
+    revision = revision_from_folder(name)
     try:
         validate_revision(revision)
     except InvalidInputError:
         return None
-    return revision if revision_folder(revision) == folder.name else None
+    return revision if revision_folder(revision) == name else None
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _subfolders(path: Path) -> list[Path]:
+    """The folders in ``path`` (not hidden, not links) by name: one ``scandir``, no ``stat`` each."""
     try:
-        entries = sorted(path.iterdir())
+        with os.scandir(path) as entries:
+            names = sorted(
+                e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            )
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [e for e in entries if not e.name.startswith(".") and e.is_dir() and not e.is_symlink()]
+    return [path / name for name in names]
 
 
 def _remove_unlisted(folder: Path, keep: set[str]) -> None:

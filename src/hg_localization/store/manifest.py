@@ -1,4 +1,4 @@
-"""The revision metadata file (``.hg_localization_bucket_metadata.json``), (de)serialised.
+"""The revision manifest (stored as ``.hg_localization_bucket_metadata.json``), (de)serialised.
 
 It is the proof that a revision folder (or a bucket prefix) is complete, and the record of
 what is in it: each file's repo path, stored path, size, sha256 and git blob id. It never holds
@@ -14,6 +14,7 @@ a 40-hex commit, paths that stay inside the folder, hex checksums), or raises
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Literal
@@ -58,6 +59,15 @@ class FileRecord(BaseModel):
 
 
 class RevisionManifest(BaseModel):
+    """The revision manifest: one revision's proof of completeness and its record of every file.
+
+    One concept, one name in the code. On disk it is the revision folder's
+    ``.hg_localization_bucket_metadata.json`` and in the bucket the object of that name under the
+    revision's prefix. The file keeps the seed's name, written before there was a store without a
+    bucket, because existing stores and buckets hold it under that name and other tools look for
+    it; it describes the revision whether or not any bucket is configured.
+    """
+
     format: int = MANIFEST_FORMAT
     repo_id: str
     repo_type: RepoType
@@ -116,17 +126,24 @@ class RevisionManifest(BaseModel):
         return manifest
 
 
+# The checks below are pure functions of a string, and a store's metadata files repeat the same
+# ids, revisions and paths (README.md, config.json...): listing 10,000 models checks each once.
+_canonical_id = functools.lru_cache(maxsize=4096)(lambda value: str(parse_repo_id(value)))
+_valid_revision = functools.lru_cache(maxsize=4096)(validate_revision)
+_valid_path = functools.lru_cache(maxsize=16384)(validate_repo_path)
+
+
 def _check_values(manifest: RevisionManifest) -> None:
     """Values a well-formed file may still get wrong; each is used as a path, a key or a header."""
-    if str(parse_repo_id(manifest.repo_id)) != manifest.repo_id:
+    if _canonical_id(manifest.repo_id) != manifest.repo_id:
         raise InvalidInputError(f"the repository id {manifest.repo_id!r} is not in its canonical form")
-    validate_revision(manifest.revision)
+    _valid_revision(manifest.revision)
     if not is_commit_sha(manifest.commit):
         raise InvalidInputError(f"the commit {manifest.commit[:80]!r} is not a 40-hex commit id")
     seen: set[str] = set()
     for record in manifest.files:  # a manifest from a bucket is outside input: check its paths
-        validate_repo_path(record.path)
-        validate_repo_path(record.local_path)
+        _valid_path(record.path)
+        _valid_path(record.local_path)
         if record.local_path == METADATA_FILENAME or record.local_path in seen:
             raise InvalidInputError(f"the file {record.local_path!r} is listed twice or has a reserved name")
         seen.add(record.local_path)

@@ -14,7 +14,8 @@ The flow for a download::
              already verified in staging │ identical file elsewhere in the store (hard link,
              hashed before it counts) │ else stream + hash + verify, resuming a partial file
          write the metadata file last ─▶ publish (swap into place)
-    push to the bucket (unless told not to); a failed push leaves the local copy complete
+    push to the bucket (unless told not to), still under the lock; a failed push leaves the
+    local copy complete (the order is usecases/publish.py's, for every writer of the store)
 
 When the bucket could not be read and the Hub then fails too, the error names both causes (a
 StorageError, exit 7: the bucket is what the team can repair while the Hub is away).
@@ -36,10 +37,13 @@ from hg_localization.errors import (
 from hg_localization.hub.client import HubClient
 from hg_localization.hub.download import FreeSpace, free_bytes
 from hg_localization.ids import RepoId, RepoType, is_commit_sha
-from hg_localization.store.local_store import LocalStore, Staging, StoredRevision
+from hg_localization.progress import SILENT, ProgressListener
+from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import RevisionManifest, Selection
+from hg_localization.store.staging import Staging
 from hg_localization.usecases.file_selection import nothing_to_fetch, patterns_match, select_files, trimmed_to
-from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
+from hg_localization.usecases.publish import Publication, PushTarget, publishing
 from hg_localization.usecases.revision_fetch import RevisionFetcher
 
 __all__ = ["LocalizeOutcome", "LocalizeRequest", "TeamCache", "localize", "select_files"]
@@ -52,8 +56,9 @@ logger = logging.getLogger(__name__)
 Status = Literal["fetched", "updated", "already_localized", "from_bucket"]
 
 
-class TeamCache(Protocol):
-    """The team's shared copy of the store (an S3 bucket): asked before the Hub, filled after it."""
+class TeamCache(PushTarget, Protocol):
+    """The team's shared copy of the store (an S3 bucket): asked before the Hub, filled after it
+    (:meth:`~hg_localization.usecases.publish.PushTarget.push`)."""
 
     def describe(self) -> str:
         """Where it is, for messages (never a secret)."""
@@ -74,36 +79,19 @@ class TeamCache(Protocol):
         ``commit``, a copy at any other commit does not count (the branch moved upstream).
         """
 
-    def push(
-        self,
-        stored: StoredRevision,
-        *,
-        make_public: bool,
-        progress: ProgressListener,
-        allow_private_public: bool = False,
-    ) -> PushReport | None:
-        """Upload a complete revision (incrementally; its metadata object last); what was done, or
-        None when this cache cannot be written (only a public URL).
-
-        ``make_public`` refuses a private or gated upstream revision (AuthenticationError, before
-        anything is uploaded) unless ``allow_private_public``.
-        """
-
 
 @dataclass(frozen=True)
 class LocalizeRequest:
+    """One revision to localize: which repo, which files (``selection``, resolved from the
+    options' patterns or a dataset's config), and how (``options``)."""
+
     repo_type: RepoType
     repo_id: RepoId
     revision: str
     selection: Selection
     #: Files that make up "metadata only" (always fetched when present; reported when missing).
     metadata_files: tuple[str, ...]
-    force: bool = False
-    allow_hub: bool = True
-    push: bool = True
-    make_public: bool = False
-    #: Make it public even when the upstream repo is private or gated (a deliberate choice).
-    allow_private_public: bool = False
+    options: LocalizeOptions = field(default_factory=LocalizeOptions)
 
 
 @dataclass
@@ -137,24 +125,32 @@ def localize(
     free_space: FreeSpace = free_bytes,
     others: Sequence[LocalStore] = (),
 ) -> LocalizeOutcome:
-    """Localize ``request`` into ``store``; a copy in one of the ``others`` (the store's other
-    scopes) that covers the request is linked in rather than fetched. ``free_space`` tells how
-    many bytes are free in a folder (a parameter for tests: the store's disk is checked before
-    any file is fetched)."""
+    """Localize ``request`` into ``store``, then push it to ``bucket`` (per the request's options).
+
+    What it decides, under the revision's lock, in this order:
+
+    1. **Already localized**: ``store`` has a complete copy covering the request, and (for a
+       branch) the Hub does not say it moved since — nothing is fetched ("already_localized";
+       pushed only to be made public: the bucket got it when it was localized).
+    2. **Elsewhere in the store**: a copy covering it in one of the ``others`` (the store's
+       other scopes), or, for a commit, under another revision name — hard-linked into place
+       (``adopted``, and pushed: the configured bucket may not have it).
+    3. **The bucket**: a complete copy at the commit the Hub points to (any commit when the Hub
+       cannot say), every file's sha256 verified ("from_bucket"; not pushed back).
+    4. **The Hub**: resolve, select, check the free space, fetch and verify ("fetched", or
+       "updated" when an older copy was there; what it had is kept in the selection).
+
+    ``force`` skips 1–3. A copy that is written is staged, then published atomically
+    (:mod:`.publish`). The push happens before the lock is released because it reads the
+    published folder: another process publishing the same revision would swap it away. A
+    failed push keeps the local copy (``upload_error``). ``free_space`` tells how many bytes
+    are free in a folder (a parameter for tests: the disk is checked before any file is fetched).
+    """
     run = _Run(request, store, hub, bucket, max_workers, progress, free_space, others=others)
-    with store.lock(request.repo_id, request.revision):  # the push reads the folder: same lock
-        outcome = _localize_locked(run)
-        pushed_already = not outcome.adopted and outcome.status in ("from_bucket", "already_localized")
-        if bucket is not None and request.push and (request.make_public or not pushed_already):
-            try:
-                outcome.pushed = bucket.push(
-                    outcome.stored,
-                    make_public=request.make_public,
-                    progress=progress,
-                    allow_private_public=request.allow_private_public,
-                )
-            except StorageError as exc:
-                outcome.upload_error = exc
+    share = request.options.share_to(bucket, progress)
+    with publishing(store, request.repo_id, request.revision, share) as publication:
+        outcome = _localize_locked(run, publication)
+    outcome.pushed, outcome.upload_error = publication.pushed, publication.upload_error
     return outcome
 
 
@@ -173,6 +169,8 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     #: Why the bucket could not be read, when it could not.
     bucket_error: HGLocalizationError | None = None
+    #: What fetched the files from the Hub (None until it is asked; still None: the bucket had them).
+    fetcher: RevisionFetcher | None = None
     _upstream: str | None = None
     _asked: bool = False
     _upstream_error: HGLocalizationError | None = None
@@ -191,32 +189,25 @@ class _Run:
         return self._upstream
 
 
-def _localize_locked(run: _Run) -> LocalizeOutcome:
+def _localize_locked(run: _Run, publication: Publication) -> LocalizeOutcome:
     request, store = run.request, run.store
     existing = store.get(request.repo_id, request.revision)
     covering = existing if existing is not None and existing.manifest.covers(request.selection) else None
     found = covering or (_elsewhere(run) if existing is None else None)
-    if found is not None and not request.force and _still_current(run, found):
+    if found is not None and not request.options.force and _still_current(run, found):
         if found is covering:
+            publication.reuse(found, in_bucket=True)
             return LocalizeOutcome(stored=found, status="already_localized", warnings=run.warnings)
         try:
             linked = store.adopt(found, trimmed_to(found.manifest, request))
         except OSError as exc:  # it changed meanwhile: fetch it as if it were not there
             logger.info("Could not link %s into place (%s); fetching it.", found.path, exc)
         else:
+            publication.reuse(linked, in_bucket=False)
             return LocalizeOutcome(
                 stored=linked, status="already_localized", warnings=run.warnings, adopted=True
             )
-
-    staging = store.open_staging(request.repo_id, request.revision)
-    try:
-        return _fill_and_publish(run, staging, existing)
-    except IntegrityError:
-        store.abandon(staging)  # a mismatch keeps nothing
-        raise
-    except BaseException:
-        store.tidy(staging)  # keep verified files for the next run, nothing else
-        raise
+    return _fill_and_publish(run, publication, existing)
 
 
 def _elsewhere(run: _Run) -> StoredRevision | None:
@@ -255,20 +246,40 @@ def _still_current(run: _Run, stored: StoredRevision) -> bool:
     return current is None or current == stored.manifest.commit
 
 
-def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | None) -> LocalizeOutcome:
-    request, store, hub = run.request, run.store, run.hub
-    selections = _merged_selections(request, existing)
-    if run.bucket is not None and not request.force:
+def _fill_and_publish(
+    run: _Run, publication: Publication, existing: StoredRevision | None
+) -> LocalizeOutcome:
+    """Staged from the bucket, else from the Hub; published; what was fetched."""
+    selections = _merged_selections(run.request, existing)
+    stored = publication.stage(lambda staging: _fill(run, staging, selections, existing))
+    manifest, fetcher = stored.manifest, run.fetcher
+    if fetcher is None:  # the bucket had it
+        return LocalizeOutcome(
+            stored=stored,
+            status="from_bucket",
+            fetched_files=len(manifest.files),
+            fetched_bytes=manifest.total_size,
+            warnings=run.warnings,
+        )
+    return LocalizeOutcome(
+        stored=stored,
+        status="updated" if existing is not None else "fetched",
+        fetched_files=fetcher.fetched_files,
+        fetched_bytes=fetcher.fetched_bytes,
+        reused_files=fetcher.reused_files,
+        warnings=run.warnings,
+    )
+
+
+def _fill(
+    run: _Run, staging: Staging, selections: list[Selection], existing: StoredRevision | None
+) -> RevisionManifest:
+    """Fill ``staging`` from the bucket when it has the revision, else from the Hub; its manifest."""
+    request, hub = run.request, run.hub
+    if run.bucket is not None and not request.options.force:
         manifest = _from_bucket(run, run.bucket, staging, selections)
         if manifest is not None:
-            stored = store.publish(staging, manifest)
-            return LocalizeOutcome(
-                stored=stored,
-                status="from_bucket",
-                fetched_files=len(manifest.files),
-                fetched_bytes=manifest.total_size,
-                warnings=run.warnings,
-            )
+            return manifest
     if hub is None:
         raise _also_bucket(run, NotLocalizedError(str(request.repo_id), request.revision, request.repo_type))
     try:
@@ -281,11 +292,11 @@ def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | No
     if not wanted or not patterns_match(request.selection, remote.files):
         raise nothing_to_fetch(request.repo_id, request.selection, missing)
 
-    fetcher = RevisionFetcher(
-        store, hub, remote, staging, run.progress, force=request.force, free_space=run.free_space
+    run.fetcher = RevisionFetcher(
+        run.store, hub, remote, staging, run.progress, force=request.options.force, free_space=run.free_space
     )
-    records = fetcher.fetch_all(wanted, run.max_workers)
-    manifest = RevisionManifest(
+    records = run.fetcher.fetch_all(wanted, run.max_workers)
+    return RevisionManifest(
         repo_id=str(request.repo_id),
         repo_type=request.repo_type,
         revision=request.revision,
@@ -300,15 +311,6 @@ def _fill_and_publish(run: _Run, staging: Staging, existing: StoredRevision | No
         ref_kind=None
         if is_commit_sha(request.revision)
         else hub.ref_kind(request.repo_type, request.repo_id, request.revision),
-    )
-    stored = store.publish(staging, manifest)
-    return LocalizeOutcome(
-        stored=stored,
-        status="updated" if existing is not None else "fetched",
-        fetched_files=fetcher.fetched_files,
-        fetched_bytes=fetcher.fetched_bytes,
-        reused_files=fetcher.reused_files,
-        warnings=run.warnings,
     )
 
 
@@ -358,6 +360,6 @@ def _also_bucket(run: _Run, error: HGLocalizationError) -> HGLocalizationError:
 def _merged_selections(request: LocalizeRequest, existing: StoredRevision | None) -> list[Selection]:
     """Never shrink a localization: keep what the existing copy had, at the same or a new commit."""
     selections = [request.selection]
-    if existing is not None and not request.force:
+    if existing is not None and not request.options.force:
         selections += [s for s in existing.manifest.selections if s not in selections]
     return selections

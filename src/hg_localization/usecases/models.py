@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,29 +14,30 @@ from hg_localization.errors import (
     NotLocalizedError,
 )
 from hg_localization.ids import parse_repo_id, validate_revision
-from hg_localization.store.damaged import DamagedRevision, DamagedRevisionError
-from hg_localization.store.layout import MODEL_CARD_FILENAME
-from hg_localization.store.local_store import LocalStore, StoredRevision
+from hg_localization.progress import SILENT, ProgressListener
+from hg_localization.store.damaged import DamagedRevisionError
+from hg_localization.store.layout import METADATA_FILES, MODEL_CARD_FILENAME
+from hg_localization.store.local_store import LocalStore
 from hg_localization.store.manifest import Selection
+
+# Listing reads the store alone (no Hub client): it lives in its own module, named here too.
+from hg_localization.usecases.listing import LocalModel as LocalModel
+from hg_localization.usecases.listing import list_models as list_models
+from hg_localization.usecases.listing import local_stores
 from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest
-from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.options import DEFAULTS, LocalizeOptions
 from hg_localization.usecases.repos import (
     DEFAULT_REVISION,
-    METADATA_ONLY,
-    Contents,
     check_make_public,
-    contents_of,
     find_local_revision,
     full_revision,
-    listed,
     local_store,
-    local_stores,
     localize_request,
     online_hub,
     read_hub_file,
 )
 
-MODEL_METADATA_FILES = ("README.md", "config.json")
+MODEL_METADATA_FILES = METADATA_FILES["model"]
 
 
 def model_store(config: HGLocalizationConfig) -> LocalStore:
@@ -47,132 +47,33 @@ def model_store(config: HGLocalizationConfig) -> LocalStore:
 def localize_model(
     model_id: str,
     revision: str | None = None,
+    options: LocalizeOptions = DEFAULTS,
     *,
     config: HGLocalizationConfig,
-    full: bool = False,
-    include: Iterable[str] = (),
-    exclude: Iterable[str] = (),
-    force: bool = False,
-    allow_hub: bool = True,
-    push: bool = True,
-    make_public: bool = False,
-    allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> LocalizeOutcome:
-    """Bring a model's card and config (or, with ``full``, its files) into the local store.
+    """Bring a model's card and config (or, with ``options.full`` or patterns, its files) into
+    the local store, then push it to the team bucket (see :class:`LocalizeOptions`).
 
-    ``make_public`` refuses a private or gated upstream repo (the local copy is kept) unless
-    ``allow_private_public``. An abbreviated commit id (7+ hex digits) means the full commit it
-    abbreviates, when that is unambiguous.
+    An abbreviated commit id (7+ hex digits) means the full commit it abbreviates, when that is
+    unambiguous.
     """
-    include, exclude = tuple(include), tuple(exclude)
-    check_make_public(config, make_public=make_public, push=push, allow_private_public=allow_private_public)
+    check_make_public(config, options)
     repo_id = parse_repo_id(model_id)
-    hub = online_hub(config) if allow_hub else None
+    hub = online_hub(config) if options.allow_hub else None
     wanted = validate_revision(revision or DEFAULT_REVISION)
     request = LocalizeRequest(
         repo_type="model",
         repo_id=repo_id,
         revision=full_revision(local_stores(config, "model"), hub, "model", repo_id, wanted),
-        selection=Selection(full=full or bool(include or exclude), include=include, exclude=exclude),
+        selection=Selection(full=options.selects_files, include=options.include, exclude=options.exclude),
         metadata_files=MODEL_METADATA_FILES,
-        force=force,
-        allow_hub=allow_hub,
-        push=push,
-        make_public=make_public,
-        allow_private_public=allow_private_public,
+        options=options,
     )
     return localize_request(config, request, hub=hub, progress=progress)
 
 
 # --- reading the store --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LocalModel:
-    """One revision folder of the store: complete, or damaged (``problem`` says why, ``hint`` how
-    to repair it; it is never used, and what its metadata file said is unknown). ``scope`` is the
-    bucket id of the store scope it is in (None: the unscoped store)."""
-
-    model_id: str
-    revision: str
-    commit: str
-    has_card: bool
-    has_config: bool
-    full: bool
-    size: int
-    path: str
-    public: bool
-    problem: str | None = None
-    hint: str | None = None
-    scope: str | None = None
-    contents: Contents = METADATA_ONLY
-
-    @property
-    def status(self) -> str:
-        return "complete" if self.problem is None else "damaged"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model_id": self.model_id,
-            "revision": self.revision,
-            "status": self.status,
-            "commit": self.commit,
-            "has_card": self.has_card,
-            "has_config": self.has_config,
-            "full": self.full,
-            "size": self.size,
-            "path": self.path,
-            "is_public": self.public,
-            "problem": self.problem,
-            "hint": self.hint,
-            "bucket_scope": self.scope,
-            **self.contents.as_dict(),
-        }
-
-
-def list_models(config: HGLocalizationConfig) -> list[LocalModel]:
-    """Every revision folder of every scope of the model store, by id then revision (then scope,
-    in lookup order); damaged ones included."""
-    found = [
-        _describe(item, scope) if isinstance(item, StoredRevision) else _describe_damaged(item, scope)
-        for scope, item in listed(config, "model")
-    ]
-    return sorted(found, key=lambda m: (m.model_id, m.revision))
-
-
-def _describe_damaged(damaged: DamagedRevision, scope: str | None) -> LocalModel:
-    return LocalModel(
-        model_id=damaged.repo_id,
-        revision=damaged.revision,
-        commit="",
-        has_card=False,
-        has_config=False,
-        full=False,
-        size=0,
-        path=str(damaged.path),
-        public=False,
-        problem=damaged.reason,
-        hint=damaged.hint,
-        scope=scope,
-    )
-
-
-def _describe(stored: StoredRevision, scope: str | None) -> LocalModel:
-    manifest = stored.manifest
-    return LocalModel(
-        model_id=manifest.repo_id,
-        revision=manifest.revision,
-        commit=manifest.commit,
-        has_card=manifest.file("README.md") is not None,
-        has_config=manifest.file("config.json") is not None,
-        full=contents_of(manifest).kind == "full",
-        size=manifest.total_size,
-        path=str(stored.path),
-        public=manifest.public,
-        scope=scope,
-        contents=contents_of(manifest),
-    )
 
 
 def read_local_card(config: HGLocalizationConfig, model_id: str, revision: str | None = None) -> str:

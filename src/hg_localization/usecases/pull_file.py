@@ -32,11 +32,12 @@ from hg_localization.errors import StorageError
 from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision, require_file
 from hg_localization.hub.download import check_free_space
 from hg_localization.ids import RepoId, revision_folder
+from hg_localization.progress import SILENT
 from hg_localization.store.layout import local_names
-from hg_localization.store.local_store import LocalStore, Staging, StoredRevision
+from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
+from hg_localization.store.staging import Staging
 from hg_localization.usecases.localize import LocalizeOutcome, TeamCache
-from hg_localization.usecases.progress import SILENT
 
 logger = logging.getLogger(__name__)
 

@@ -36,11 +36,10 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import RepoDeniedError
 from hg_localization.hub.client import HubClient, RemoteRevision
 from hg_localization.ids import RepoId, RepoType, parse_repo_id
+from hg_localization.store.layout import METADATA_FILES
 from hg_localization.store.local_store import LocalStore
 from hg_localization.store.manifest import Selection
-from hg_localization.usecases.datasets import DATASET_METADATA_FILES
 from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache, localize
-from hg_localization.usecases.models import MODEL_METADATA_FILES
 from hg_localization.usecases.pull_file import FilePuller
 from hg_localization.usecases.repos import local_store, team_cache
 
@@ -48,11 +47,6 @@ if TYPE_CHECKING:
     from hg_localization.s3.lease import BucketLeases
 
 logger = logging.getLogger(__name__)
-
-METADATA_FILES: dict[RepoType, tuple[str, ...]] = {
-    "model": MODEL_METADATA_FILES,
-    "dataset": DATASET_METADATA_FILES,
-}
 
 
 @dataclass(frozen=True)

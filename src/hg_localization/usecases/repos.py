@@ -16,8 +16,6 @@ localization answers from the store, and reading the Hub is refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import InvalidInputError, NotLocalizedError, UpstreamError
@@ -30,11 +28,12 @@ from hg_localization.ids import (
     parse_repo_id,
     validate_revision,
 )
+from hg_localization.progress import ProgressListener
 from hg_localization.store.damaged import DamagedRevision
-from hg_localization.store.local_store import LocalStore, StoredRevision, store_scopes
-from hg_localization.store.manifest import RevisionManifest, Selection
+from hg_localization.store.local_store import LocalStore, StoredRevision
+from hg_localization.usecases.listing import local_stores as local_stores  # no Hub client there
 from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache, localize
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
 
 DEFAULT_REVISION = "main"
 OFFLINE_HINT = "HF_HUB_OFFLINE is set: only the local store is used. Unset it (or set it to 0) to fetch."
@@ -44,12 +43,6 @@ def local_store(config: HGLocalizationConfig, repo_type: RepoType) -> LocalStore
     """The store folder new copies of this repo type go to: the configured bucket's scope (if any)."""
     root = config.models_store_path if repo_type == "model" else config.datasets_store_path
     return LocalStore(root, repo_type, config.bucket_id)
-
-
-def local_stores(config: HGLocalizationConfig, repo_type: RepoType) -> list[LocalStore]:
-    """Every scope of this repo type's store, in lookup order; the first is :func:`local_store`."""
-    root = config.models_store_path if repo_type == "model" else config.datasets_store_path
-    return store_scopes(root, repo_type, config.bucket_id)
 
 
 def hub_client(config: HGLocalizationConfig) -> HubClient:
@@ -71,7 +64,7 @@ def team_cache(config: HGLocalizationConfig) -> TeamCache | None:
     # Imported here: boto3 is only loaded when a bucket is configured.
     from hg_localization.s3.team_cache import open_team_cache
 
-    return open_team_cache(config)
+    return open_team_cache(config, lambda repo_type: local_store(config, repo_type))
 
 
 def localize_request(
@@ -99,9 +92,7 @@ def localize_request(
         raise
 
 
-def check_make_public(
-    config: HGLocalizationConfig, *, make_public: bool, push: bool, allow_private_public: bool = False
-) -> None:
+def check_make_public(config: HGLocalizationConfig, options: LocalizeOptions) -> None:
     """Refuse a request to share that could not be honoured, before anything is fetched.
 
     Without this, the download would go ahead and only the push at the end would fail (or,
@@ -109,18 +100,18 @@ def check_make_public(
     made public at all (a private or gated upstream repo may not, unless ``allow_private_public``)
     is decided where it is made public: :func:`hg_localization.s3.public.check_may_publish`.
     """
-    if allow_private_public and not make_public:
+    if options.allow_private_public and not options.make_public:
         raise InvalidInputError(
             "--allow-private-public only applies with --make-public.",
             hint="Add --make-public to publish, or drop --allow-private-public.",
         )
-    if not make_public:
+    if not options.make_public:
         return
     if config.offline:
         raise InvalidInputError(
             "--make-public needs the team bucket, and HF_HUB_OFFLINE is set.", hint=OFFLINE_HINT
         )
-    if not push:
+    if not options.push:
         raise InvalidInputError("--make-public and --no-s3-upload contradict each other: choose one.")
     if config.s3_bucket_name:
         return
@@ -207,60 +198,6 @@ def full_revision(
         return revision
     commit = hub.commit_of(repo_type, repo_id, revision)
     return commit if commit.startswith(revision) else revision
-
-
-# --- describing what a copy holds ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Contents:
-    """What a local copy holds: every file, the files some patterns (or configs) select, or only
-    the metadata files (a model's card and config)."""
-
-    kind: Literal["full", "filtered", "metadata"]
-    filters: tuple[Selection, ...] = ()
-
-    def describe(self) -> str:
-        if self.kind != "filtered":
-            return "full" if self.kind == "full" else "metadata only"
-        return "filtered: " + " + ".join(_describe_filter(s) for s in self.filters)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "contents": self.kind,
-            "filters": [
-                {"include": list(s.include), "exclude": list(s.exclude), "config_name": s.config_name}
-                for s in self.filters
-            ],
-        }
-
-
-METADATA_ONLY = Contents("metadata")
-
-
-def contents_of(manifest: RevisionManifest) -> Contents:
-    selections = manifest.selections
-    if any(s.full and not s.include and not s.exclude and s.config_name is None for s in selections):
-        return Contents("full")
-    filters = tuple(s for s in selections if s.full or s.config_name is not None)
-    return Contents("filtered", filters) if filters else Contents("metadata")
-
-
-def _describe_filter(selection: Selection) -> str:
-    if selection.config_name is not None:
-        words = [f"config {selection.config_name}"]
-        words += [f"--exclude {p}" for p in selection.exclude]
-        return " ".join(words)
-    words = [f"--include {p}" for p in selection.include] + [f"--exclude {p}" for p in selection.exclude]
-    return " ".join(words)
-
-
-def listed(
-    config: HGLocalizationConfig, repo_type: RepoType
-) -> list[tuple[str | None, StoredRevision | DamagedRevision]]:
-    """Every revision folder of every scope of the store (damaged ones included), in scope order,
-    each with its scope: the bucket id, or None for the unscoped store."""
-    return [(store.scope, item) for store in local_stores(config, repo_type) for item in store.scan()]
 
 
 def read_hub_file(

@@ -3,14 +3,18 @@
 Per file::
 
     already in staging (an interrupted run verified it)  ─▶ hashed again; kept when it matches
-    the same content elsewhere in the store              ─▶ hard-linked (or copied), hashed; kept
-                                                            when it matches, else fetched
+    the same content elsewhere in the store (a file of   ─▶ hard-linked (or copied), hashed; kept
+    another revision with the same size and sums)           when it matches, else fetched
     else streamed from the Hub into <file>.incomplete    ─▶ continues after the bytes a killed
                                                             run left there (Range), verified
 
 Before any byte is fetched, the free space of the store is compared with what must still come
 (:func:`~hg_localization.hub.download.check_free_space`). When the disk fills up anyway, what
 this run put in the staging folder is removed; complete revisions are never touched.
+
+The files are fetched in parallel by the one fetch engine (:mod:`hg_localization.hub.fetch_pool`):
+the first failure or Ctrl-C stops them all, and the partial files of the stopped downloads stay
+in staging for the next run to continue.
 """
 
 from __future__ import annotations
@@ -19,17 +23,18 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError
+from hg_localization.errors import IntegrityError, LocalFileError
 from hg_localization.hub.client import HubClient, RemoteFile, RemoteRevision, verify_digest
 from hg_localization.hub.download import FreeSpace, check_free_space, free_bytes, is_disk_full
+from hg_localization.hub.fetch_pool import FetchPool
 from hg_localization.integrity.hashing import hash_file
+from hg_localization.progress import ProgressListener
 from hg_localization.store.layout import local_names, reserved_name_check
-from hg_localization.store.local_store import LocalStore, Staging
+from hg_localization.store.local_store import LocalStore
 from hg_localization.store.manifest import FileRecord
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.store.staging import Staging
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class RevisionFetcher:
         self._free_space = free_space
         self._content = store.content_index(remote.repo_id)
         self._local_names = local_names(remote.repo_type, [f.path for f in remote.files])
-        self._abort = threading.Event()
+        self._pool: FetchPool | None = None
         self._lock = threading.Lock()
         #: Files this run wrote into staging (removed again when the disk fills up).
         self._written: set[Path] = set()
@@ -70,30 +75,22 @@ class RevisionFetcher:
         for remote in wanted:
             reserved_name_check(self._local_names[remote.path], str(self._remote.repo_id))
         self._check_room(wanted)
-        pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hgloc-fetch")
+        self._pool = FetchPool(max_workers, thread_name_prefix="hgloc-fetch")
         try:
-            futures: list[Future[FileRecord]] = [pool.submit(self._fetch_one, f) for f in wanted]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            errors = [e for e in (f.exception() for f in done) if e is not None]
-            if errors:
-                raise _most_telling(errors)
-            return [f.result() for f in futures]
-        except BaseException as exc:
-            # A failure or Ctrl-C: queued files never start, running ones stop at their next chunk.
-            self._abort.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            return self._pool.run(wanted, self._fetch_file)
+        except OSError as exc:  # LocalFileError included
             if is_disk_full(exc):
                 raise self._disk_full(exc) from exc
             raise
-        finally:
-            pool.shutdown(wait=True)
 
     def _check_room(self, wanted: Sequence[RemoteFile]) -> None:
         """Refuse, before fetching anything, a download that the store's disk cannot hold."""
         needed = files = 0
         for remote in wanted:
             local = self._local_names[remote.path]
-            if not self._force and (self._staging.final_path(local).is_file() or self._twin(remote)):
+            if not self._force and (
+                self._staging.final_path(local).is_file() or self._same_content_elsewhere(remote)
+            ):
                 continue
             kept = 0 if self._force else _size_of(self._staging.partial_path(local))
             needed += remote.size - (kept if kept <= remote.size else 0)
@@ -120,20 +117,24 @@ class RevisionFetcher:
             hint=f"Free some space (or point {setting} at a bigger disk), then run the command again.",
         )
 
-    def _twin(self, remote: RemoteFile) -> Path | None:
+    def _same_content_elsewhere(self, remote: RemoteFile) -> Path | None:
+        """A file of another revision in the store with ``remote``'s size and sums, or None.
+
+        Found by the store's content index; it is hashed again before it counts.
+        """
         found = self._content.find(remote.size, sha256=remote.lfs_sha256, git_sha1=remote.git_sha1)
         return found[0] if found is not None else None
 
     def _advance(self, path: str, n_bytes: int) -> None:
-        if self._abort.is_set():
-            raise _Interrupted("The download was interrupted.")
+        if self._pool is not None:
+            self._pool.check_stop()
         self._progress.file_advanced(path, n_bytes)
 
     def _wrote(self, path: Path) -> None:
         with self._lock:
             self._written.add(path)
 
-    def _fetch_one(self, remote: RemoteFile) -> FileRecord:
+    def _fetch_file(self, remote: RemoteFile) -> FileRecord:
         local = self._local_names[remote.path]
         final = self._staging.final_path(local)
         if self._force:
@@ -144,22 +145,24 @@ class RevisionFetcher:
                 if sha256 is not None:
                     return self._reused(remote, local, sha256)
                 self._staging.discard(local)
-            reused = self._reuse_twin(remote, local, final)
+            reused = self._reuse_same_content(remote, local, final)
             if reused is not None:
                 return reused
         return self._download(remote, local, final)
 
-    def _reuse_twin(self, remote: RemoteFile, local: str, final: Path) -> FileRecord | None:
+    def _reuse_same_content(self, remote: RemoteFile, local: str, final: Path) -> FileRecord | None:
         """The same content from another revision, linked (or copied) here and checked before it counts."""
-        twin = self._twin(remote)
-        if twin is None:
+        elsewhere = self._same_content_elsewhere(remote)
+        if elsewhere is None:
             return None
-        self._staging.adopt(local, twin)
+        self._staging.adopt(local, elsewhere)
         self._wrote(final)
-        sha256 = _verified_sha256(remote, final)  # a link is the twin itself: this hashes the twin
+        sha256 = _verified_sha256(remote, final)  # a link is that file itself: this hashes it
         if sha256 is not None:
             return self._reused(remote, local, sha256)
-        logger.warning("%s does not match its recorded checksum: '%s' is fetched instead", twin, remote.path)
+        logger.warning(
+            "%s does not match its recorded checksum: '%s' is fetched instead", elsewhere, remote.path
+        )
         with contextlib.suppress(FileNotFoundError):
             final.unlink()
         return None
@@ -190,19 +193,6 @@ class RevisionFetcher:
             self.fetched_files += 1
             self.fetched_bytes += digest.size
         return _record(remote, local, digest.sha256)
-
-
-class _Interrupted(HGLocalizationError):
-    """Raised inside a download thread to stop it once the localization is abandoned."""
-
-
-def _most_telling(errors: list[BaseException]) -> BaseException:
-    """The error to report when several downloads failed: a mismatch, then a full disk, then the first."""
-    for wanted in (lambda e: isinstance(e, IntegrityError), is_disk_full):
-        found = [e for e in errors if wanted(e)]
-        if found:
-            return found[0]
-    return errors[0]
 
 
 def _size_of(path: Path) -> int:

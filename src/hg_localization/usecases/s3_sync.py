@@ -9,6 +9,11 @@ A revision of the unscoped store (localized before the bucket was configured) is
 push: hard-linked (copied across disks) into the bucket's scope of the store, then uploaded from
 there, so the store records which bucket has it. When that folder cannot be written (a read-only
 store), it is uploaded from where it is. Copies made for another bucket stay with that bucket.
+
+Words: a *push* sends one revision (:func:`hg_localization.s3.push.push_revision`, and
+``BucketCache.push`` for the localizations); a *sync* is what the commands are called
+(``sync-local-model-to-s3``: one revision, :func:`sync_local_repo`; ``sync-all-local-models-to-s3``:
+every revision of the store, :func:`sync_all_local`, one push each).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import HGLocalizationError, InvalidInputError, NotLocalizedError, StorageError
 from hg_localization.ids import RepoId, RepoType, parse_repo_id
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.s3.bucket import Bucket
 from hg_localization.s3.catalog import IndexEntry, Listing, list_entries, rebuild_entries
 from hg_localization.s3.client import bucket_location
@@ -29,9 +35,9 @@ from hg_localization.s3.keys import public_index_name
 from hg_localization.s3.public import parse_public_index, write_rebuilt_public_index
 from hg_localization.s3.public_reader import PublicReader
 from hg_localization.s3.push import PushReport, push_revision
-from hg_localization.s3.team_cache import BucketCache, mark_public_locally
+from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.local_store import LocalStore, StoredRevision
-from hg_localization.usecases.progress import SILENT, ProgressListener
+from hg_localization.usecases.options import LocalizeOptions
 from hg_localization.usecases.repos import check_make_public, find_local_revision, local_store, local_stores
 
 logger = logging.getLogger(__name__)
@@ -54,7 +60,7 @@ class SyncResult:
 def bucket_cache(config: HGLocalizationConfig) -> BucketCache:
     """The configured bucket, with credentials; InvalidInputError saying what to set without one."""
     bucket_location(config)  # raises when no bucket is configured
-    return BucketCache(config)
+    return BucketCache(config, lambda repo_type: local_store(config, repo_type))
 
 
 def sync_revision_to_bucket(
@@ -85,7 +91,9 @@ def sync_local_repo(
     allow_private_public: bool = False,
     progress: ProgressListener = SILENT,
 ) -> PushReport:
-    check_make_public(config, make_public=make_public, push=True, allow_private_public=allow_private_public)
+    check_make_public(
+        config, LocalizeOptions(make_public=make_public, allow_private_public=allow_private_public)
+    )
     stored = find_local_revision(config, repo_type, repo_id, revision)
     return sync_revision_to_bucket(
         stored, config, make_public, progress, allow_private_public=allow_private_public
@@ -103,7 +111,9 @@ def sync_all_local(
     """Push every local revision of this bucket's scope and of the unscoped store (adopted); one
     failure does not stop the others (with ``make_public``, a private or gated upstream revision
     is one such failure)."""
-    check_make_public(config, make_public=make_public, push=True, allow_private_public=allow_private_public)
+    check_make_public(
+        config, LocalizeOptions(make_public=make_public, allow_private_public=allow_private_public)
+    )
     sharing = _Sharing(make_public, allow_private_public)
     cache = bucket_cache(config)
     results: list[SyncResult] = []
@@ -168,7 +178,7 @@ def _push_locked(
             progress=progress,
         )
     if sharing.make_public and not current.manifest.public:
-        mark_public_locally(config, current)
+        store.mark_public(current)
     return report
 
 

@@ -38,9 +38,9 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import IntegrityError, InvalidInputError, LocalFileError, NotFoundError
 from hg_localization.ids import RepoType, parse_repo_id
 from hg_localization.integrity.hashing import CHUNK_SIZE, StreamHasher
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import FileRecord
-from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.repos import local_store
 
 

@@ -38,9 +38,9 @@ from hg_localization.collections.bundle.format import (
 from hg_localization.collections.bundle.unpack import Unpacking
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import IntegrityError, InvalidInputError, NotFoundError, StorageError
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.store.local_store import StoredRevision
 from hg_localization.usecases.localize import TeamCache
-from hg_localization.usecases.progress import SILENT, ProgressListener
 from hg_localization.usecases.repos import team_cache
 
 _DAMAGED_HINT = "Nothing was imported. Copy the bundle again (compare its size with the original)."

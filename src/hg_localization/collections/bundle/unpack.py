@@ -1,7 +1,7 @@
 """The revisions of one bundle being unpacked: locked, staged, checked, then published.
 
 Files land only in the store's own staging folders (:meth:`LocalStore.open_staging`), under
-stored paths that bundle.json's checks and :func:`~hg_localization.store.local_store.inside`
+stored paths that bundle.json's checks and :func:`~hg_localization.store.staging.inside`
 keep inside them; :meth:`LocalStore.publish` then makes each revision appear whole. Leaving the
 ``with`` block by an exception drops every staging folder: nothing of the bundle stays.
 """
@@ -21,10 +21,11 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import HGLocalizationError, IntegrityError, InvalidInputError, NotFoundError
 from hg_localization.ids import REPO_TYPES, RepoId, parse_repo_id, validate_repo_path
 from hg_localization.integrity.hashing import CHUNK_SIZE, Digest, StreamHasher, hash_file
+from hg_localization.progress import ProgressListener
 from hg_localization.store.atomic import remove_tree
-from hg_localization.store.local_store import ContentIndex, LocalStore, Staging, StoredRevision
+from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import FileRecord
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.store.staging import ContentIndex, Staging
 from hg_localization.usecases.repos import local_store
 
 _HINT = "Nothing was imported. Copy the bundle again, or export it again at the source."

@@ -1,6 +1,6 @@
 """A dataset's configs, splits and data files, read from its card and file list the way `datasets` does.
 
-Covers ``dataset_configs`` (the card) and ``dataset_files`` (data files, splits, globs)."""
+Covers ``datasets.configs`` (the card) and ``datasets.files`` (data files, splits, globs)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from fnmatch import fnmatch
 
 import pytest
 
-from hg_localization.errors import InvalidInputError
-from hg_localization.usecases.dataset_configs import (
+from hg_localization.datasets.configs import (
     DatasetConfig,
     available_configs,
     configs_from_card,
@@ -17,7 +16,8 @@ from hg_localization.usecases.dataset_configs import (
     loading_script,
     parse_card,
 )
-from hg_localization.usecases.dataset_files import builder_for, glob_match, infer_splits, is_data_file
+from hg_localization.datasets.files import builder_for, glob_match, infer_splits, is_data_file
+from hg_localization.errors import InvalidInputError
 
 TINY_CARD = """---
 license: apache-2.0

@@ -1,4 +1,4 @@
-"""``checksums.txt`` in ``sha256sum`` format: parse and write it (pure), verify a folder (I/O).
+"""``checksums.txt`` in ``sha256sum`` format: parse and format it (pure), read it, verify a folder.
 
 Accepted lines, as ``sha256sum`` writes them and people edit them::
 
@@ -13,6 +13,9 @@ every path from outside: no absolute paths, no ``..``, no backslashes or control
 GNU-escaped name is understood, then refused by name). Anything else on a line, a hash that is
 not 64 hex digits, or one name listed with two different sums makes the whole file malformed:
 a checksums file is never half-trusted.
+
+Only weights use it (``download-weights``, ``verify-weights``, ``upload-weights``). Writing the
+file is the caller's (``upload-weights`` writes it atomically, with the store's writer).
 
 Verification keeps what it has already proven: a :class:`FileSum` (size, mtime, sha256) per
 file lets the next run skip re-hashing files that have not changed since.
@@ -30,7 +33,6 @@ from pathlib import Path
 from hg_localization.errors import HGLocalizationError, IntegrityError
 from hg_localization.ids import validate_repo_path
 from hg_localization.integrity.hashing import StreamHasher, read_chunks
-from hg_localization.store.atomic import atomic_write_text
 
 CHECKSUMS_FILENAME = "checksums.txt"
 
@@ -179,7 +181,7 @@ def _repo_path(name: str, source: str, number: int) -> str:
         raise ChecksumsFileError(source, f"line {number}: {exc.message}") from None
 
 
-# --- I/O: read, write, verify ---------------------------------------------------------------------
+# --- I/O: read, verify ---------------------------------------------------------------------------
 
 
 def read_checksums(path: Path, *, source: str | None = None) -> Checksums:
@@ -198,11 +200,6 @@ def parse_checksums_bytes(data: bytes, *, source: str = CHECKSUMS_FILENAME) -> C
     except UnicodeDecodeError:
         raise ChecksumsFileError(source, "it is not UTF-8 text") from None
     return parse_checksums(text, source=source)
-
-
-def write_checksums(path: Path, sums: Mapping[str, str]) -> None:
-    """Write ``checksums.txt`` atomically (a reader never sees half a file)."""
-    atomic_write_text(path, format_checksums(sums))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.progress import ProgressListener
 
 
 class TrackedFile(io.BufferedIOBase):

@@ -20,9 +20,10 @@ from hg_localization.errors import (
     RepoNotFoundError,
     UpstreamError,
 )
-from hg_localization.integrity.checksums import ChecksumMismatchError, ChecksumsFileError, MissingFilesError
-from hg_localization.usecases import weights, weights_upload
-from hg_localization.usecases.progress import ProgressListener
+from hg_localization.progress import ProgressListener
+from hg_localization.weights import download as weights
+from hg_localization.weights import upload as weights_upload
+from hg_localization.weights.checksums import ChecksumMismatchError, ChecksumsFileError, MissingFilesError
 
 from helpers.asgi import Throttle
 from helpers.weights_fixtures import (

@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 
 from hg_localization.config import DEFAULT_HF_ENDPOINT
 from hg_localization.ids import RepoId
-from hg_localization.integrity.checksums import CHECKSUMS_FILENAME
+from hg_localization.store.layout import CARD_FILENAME as CARD_FILENAME
+from hg_localization.weights.checksums import CHECKSUMS_FILENAME
 
-CARD_FILENAME = "README.md"
 LICENSE_PLACEHOLDER = "other"
 #: What the sha256 column shows before the files are hashed (the confirmation's preview).
 NOT_HASHED_YET = "(computed when uploading)"

@@ -2,37 +2,24 @@
 
 1. :func:`plan_upload` lists what would go (hidden files and folders are skipped and named) and
    refuses Git LFS pointer files, which mean the weights were never pulled. A folder without a
-   README.md gets a minimal model card (:mod:`weights_card`), unless told not to.
+   README.md gets a minimal model card (:mod:`.card`), unless told not to.
 2. :func:`upload_weights` hashes every file, writes ``checksums.txt`` beside them, creates the
-   repo when it is missing, and sends one ``create_commit`` with every file in it (and the card,
-   from memory: it is never written into the folder). With a tag, it first checks that the tag
-   is free (nothing is sent otherwise), then tags the new commit.
+   repo when it is missing, and sends one commit with every file in it (and the card, from
+   memory: it is never written into the folder). With a tag, it first checks that the tag is
+   free (nothing is sent otherwise), then tags the new commit.
 
-How the bytes travel. With ``hf_xet`` installed, huggingface_hub sends files given by path
-through Xet, which only the Hub itself speaks; and whether Xet is off (``HF_HUB_DISABLE_XET``)
-is read once, when huggingface_hub is imported. So:
-
-- to huggingface.co, files are given by path: the client's own choice (Xet when available);
-- to any other endpoint (a mirror, an hg-localization server), files are given as open file
-  objects, for which huggingface_hub always uses the plain-HTTP LFS protocol that every
-  Hub-compatible server speaks. No environment variable is needed for this.
-
-The sha256 computed for ``checksums.txt`` is handed to the client, so no file is hashed twice.
+The client's side of it (one commit, Xet or plain-HTTP LFS, its errors) is
+:mod:`hg_localization.hub.upload`; the sha256 computed for ``checksums.txt`` is handed to it, so
+no file is hashed twice.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
-
-from huggingface_hub import CommitOperationAdd, get_token
-from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from hg_localization.config import DEFAULT_HF_ENDPOINT, HGLocalizationConfig
 from hg_localization.errors import (
@@ -44,7 +31,14 @@ from hg_localization.errors import (
     UpstreamError,
 )
 from hg_localization.hub.client import HubClient
-from hg_localization.hub.errors import translate
+from hg_localization.hub.upload import (
+    FileToCommit,
+    commit_files,
+    create_repo,
+    create_tag,
+    stored_token,
+    tags_of,
+)
 from hg_localization.ids import (
     RepoId,
     parse_repo_id,
@@ -52,11 +46,11 @@ from hg_localization.ids import (
     validate_repo_path,
     validate_revision,
 )
-from hg_localization.integrity.checksums import CHECKSUMS_FILENAME, FileSum, format_checksums, sum_file
+from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.store.atomic import atomic_write_text
-from hg_localization.usecases.progress import SILENT, ProgressListener
-from hg_localization.usecases.tracked_file import TrackedFile
-from hg_localization.usecases.weights_card import CARD_FILENAME, model_card
+from hg_localization.weights.card import CARD_FILENAME, model_card
+from hg_localization.weights.checksums import CHECKSUMS_FILENAME, FileSum, format_checksums, sum_file
+from hg_localization.weights.tracked_file import TrackedFile
 
 DEFAULT_SOURCE_DIR = Path("weights_to_upload")
 DEFAULT_COMMIT_MESSAGE = "Upload weights with hg-localization"
@@ -118,7 +112,7 @@ class UploadResult:
 
 def upload_token(config: HGLocalizationConfig) -> str:
     """The token uploads use (environment, then the stored login); raise before anything is sent."""
-    token = config.token or get_token()
+    token = config.token or stored_token()
     if not token:
         raise AuthenticationError(
             message=TOKEN_REQUIRED,
@@ -203,6 +197,42 @@ def upload_weights(
     if tag is not None:
         _require_free_tag(hub, rid, tag)
     sums = {f.path: _hash(f, progress) for f in plan.files}
+    checksums_file, extra = _listing_and_card(plan, rid, sums, tag=tag, endpoint=hub.endpoint)
+    head_before = None if create_pr else _head_commit(hub, rid, revision)
+    create_repo(hub, rid, private=private)
+    made = commit_files(
+        hub,
+        rid,
+        [FileToCommit(f.path, f.disk_path, sums[f.path].sha256) for f in plan.files],
+        extra,
+        message=commit_message or DEFAULT_COMMIT_MESSAGE,
+        revision=revision,
+        create_pr=create_pr,
+        open_file=lambda file: _tracked(file, sums[file.path_in_repo], progress),
+    )
+    if tag is not None:
+        _tag_commit(hub, rid, tag, tag_message, made.oid)
+    return UploadResult(
+        repo_id=str(rid),
+        commit_url=made.commit_url,
+        commit_oid=made.oid,
+        pull_request_url=made.pull_request_url,
+        files=len(plan.files) + len(extra),
+        total_bytes=plan.total_bytes + sum(len(data) for data in extra.values()),
+        checksums_file=checksums_file,
+        tag=tag,
+        card_added=plan.adds_card,
+        changed=made.oid != head_before,
+    )
+
+
+def _listing_and_card(
+    plan: UploadPlan, rid: RepoId, sums: dict[str, FileSum], *, tag: str | None, endpoint: str
+) -> tuple[Path | None, dict[str, bytes]]:
+    """Write checksums.txt into the folder (None when it is read-only); the files sent from memory.
+
+    Those are checksums.txt (uploaded from memory either way) and the model card, if the plan adds one.
+    """
     listing = format_checksums({path: s.sha256 for path, s in sums.items()})
     checksums_file: Path | None = plan.source_dir / CHECKSUMS_FILENAME
     try:
@@ -212,37 +242,8 @@ def upload_weights(
     extra = {CHECKSUMS_FILENAME: listing.encode()}
     if plan.adds_card:
         sha256 = {path: s.sha256 for path, s in sums.items()}
-        extra[CARD_FILENAME] = plan.card(str(rid), sha256, tag=tag, endpoint=hub.endpoint).encode()
-    plain_http = hub.endpoint != DEFAULT_HF_ENDPOINT
-    head_before = None if create_pr else _head_commit(hub, rid, revision)
-    with _upload_errors(hub.endpoint, str(rid), revision), ExitStack() as stack:
-        hub.api.create_repo(str(rid), repo_type="model", private=True if private else None, exist_ok=True)
-        operations = [_operation(f, sums[f.path], plain_http, progress, stack) for f in plan.files]
-        operations += [CommitOperationAdd(path, data) for path, data in extra.items()]
-        if plain_http:
-            stack.enter_context(_plain_http_quietly())
-        info = hub.api.create_commit(
-            str(rid),
-            operations,
-            commit_message=commit_message or DEFAULT_COMMIT_MESSAGE,
-            repo_type="model",
-            revision=revision,
-            create_pr=create_pr,
-        )
-    if tag is not None:
-        _tag_commit(hub, rid, tag, tag_message, info.oid)
-    return UploadResult(
-        repo_id=str(rid),
-        commit_url=info.commit_url,
-        commit_oid=info.oid,
-        pull_request_url=info.pr_url,
-        files=len(operations),
-        total_bytes=plan.total_bytes + sum(len(data) for data in extra.values()),
-        checksums_file=checksums_file,
-        tag=tag,
-        card_added=plan.adds_card,
-        changed=info.oid != head_before,
-    )
+        extra[CARD_FILENAME] = plan.card(str(rid), sha256, tag=tag, endpoint=endpoint).encode()
+    return checksums_file, extra
 
 
 def _head_commit(hub: HubClient, rid: RepoId, revision: str | None) -> str | None:
@@ -272,22 +273,20 @@ def check_options(*, revision: str | None, tag: str | None, create_pr: bool) -> 
 def _require_free_tag(hub: HubClient, rid: RepoId, tag: str) -> None:
     """Refuse, before anything is hashed or sent, a tag the repo already has."""
     try:
-        with _upload_errors(hub.endpoint, str(rid), None):
-            refs = hub.api.list_repo_refs(str(rid), repo_type="model")
+        tags = tags_of(hub, rid)
     except RepoNotFoundError:
         return  # a repo the upload will create has no tags yet
-    taken = next((t for t in refs.tags if t.name == tag), None)
+    taken = tags.get(tag)
     if taken is not None:
         raise InvalidInputError(
-            f"'{rid}' already has a tag '{tag}' (commit {taken.target_commit[:12]}): nothing was uploaded.",
+            f"'{rid}' already has a tag '{tag}' (commit {taken[:12]}): nothing was uploaded.",
             hint="A release tag never moves: choose a new one (e.g. a higher version) with --tag.",
         )
 
 
 def _tag_commit(hub: HubClient, rid: RepoId, tag: str, message: str | None, commit: str) -> None:
     try:
-        with _upload_errors(hub.endpoint, str(rid), commit):
-            hub.api.create_tag(str(rid), tag=tag, tag_message=message, revision=commit, repo_type="model")
+        create_tag(hub, rid, tag, message=message, commit=commit)
     except HGLocalizationError as exc:
         endpoint = "" if hub.endpoint == DEFAULT_HF_ENDPOINT else f"HF_ENDPOINT={shlex.quote(hub.endpoint)} "
         command = shlex.join(["hf", "repos", "tag", "create", str(rid), tag, "--revision", commit])
@@ -306,65 +305,7 @@ def _hash(planned: PlannedFile, progress: ProgressListener) -> FileSum:
         progress.file_finished(label)
 
 
-def _operation(
-    planned: PlannedFile, sums: FileSum, plain_http: bool, progress: ProgressListener, stack: ExitStack
-) -> CommitOperationAdd:
-    """One file of the commit, with its sha256 already known.
-
-    ``CommitOperationAdd`` given a path only reads a 512-byte sample; its ``upload_info.sha256``
-    is a public setter. For plain HTTP the path is then swapped for a file object (the client
-    picks LFS over HTTP for file objects) that opens lazily and reports progress.
-    """
-    operation = CommitOperationAdd(path_in_repo=planned.path, path_or_fileobj=str(planned.disk_path))
-    operation.upload_info.sha256 = bytes.fromhex(sums.sha256)
-    if plain_http:
-        tracked = TrackedFile(planned.disk_path, planned.path, planned.size, progress)
-        stack.callback(tracked.close)
-        operation.path_or_fileobj = cast(BinaryIO, tracked)  # an io.BufferedIOBase, as the client checks
-    return operation
-
-
-class _ExpectedFallbackNotice(logging.Filter):
-    """Drops the client's warning that file objects go over HTTP, not Xet: that is the intent."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "binary IO buffer is not supported by Xet" not in record.getMessage()
-
-
-@contextmanager
-def _plain_http_quietly() -> Iterator[None]:
-    """huggingface_hub's own tqdm bars would fight ours, and its fallback notice is expected."""
-    were_disabled = are_progress_bars_disabled()
-    notice = _ExpectedFallbackNotice()
-    client_logger = logging.getLogger("huggingface_hub._commit_api")
-    disable_progress_bars()
-    client_logger.addFilter(notice)
-    try:
-        yield
-    finally:
-        client_logger.removeFilter(notice)
-        if not were_disabled:
-            enable_progress_bars()
-
-
-@contextmanager
-def _upload_errors(endpoint: str, repo_id: str, revision: str | None) -> Iterator[None]:
-    """huggingface_hub's errors as ours, with the upload's own words for a refused token."""
-    try:
-        yield
-    except HGLocalizationError:
-        raise
-    except Exception as exc:
-        cause: BaseException = exc
-        # The client wraps a failed file upload in RuntimeError("Error while uploading …").
-        while isinstance(cause, RuntimeError) and cause.__cause__ is not None:
-            cause = cause.__cause__
-        error = translate(cause, endpoint, repo_id, "model", revision)
-        if isinstance(error, AuthenticationError):
-            error = AuthenticationError(
-                repo_id,
-                message=f"The Hub at {endpoint} refused the upload to '{repo_id}': the token is not "
-                "valid or has no write access to it.",
-                hint="Set HUGGING_FACE_HUB_TOKEN to a token with the 'write' role for this namespace.",
-            )
-        raise error from exc
+def _tracked(file: FileToCommit, sums: FileSum, progress: ProgressListener) -> BinaryIO:
+    """The file as the client reads it over plain HTTP: opened lazily, reporting progress."""
+    tracked = TrackedFile(file.disk_path, file.path_in_repo, sums.size, progress)
+    return cast(BinaryIO, tracked)  # an io.BufferedIOBase, as the client checks

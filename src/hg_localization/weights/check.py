@@ -1,7 +1,7 @@
 """Check a weights folder without the network: every file its checksums.txt lists, matching.
 
 Used by ``verify-weights``, the Docker entrypoint and ``quickstart.sh``. The folder's record
-(:mod:`weights_state`) names the repo and revision it was downloaded from: it says what the
+(:mod:`.state`) names the repo and revision it was downloaded from: it says what the
 folder holds, refuses a check against another repo, and makes every hint a command that
 re-downloads the right repo at the right revision into the right folder.
 """
@@ -15,14 +15,14 @@ from typing import Literal
 
 from hg_localization.errors import NotFoundError
 from hg_localization.ids import parse_repo_id
-from hg_localization.integrity.checksums import (
+from hg_localization.weights.checksums import (
     CHECKSUMS_FILENAME,
     Checksums,
     FileSum,
     read_checksums,
     verify_folder,
 )
-from hg_localization.usecases.weights_state import Proven, WeightsState, download_command, refuse_another_repo
+from hg_localization.weights.state import ProvenFile, WeightsState, download_command, refuse_another_repo
 
 
 @dataclass(frozen=True)
@@ -89,5 +89,5 @@ def check_weights(target_dir: Path, *, rehash: bool = False, repo_id: str | None
 def _remember(state: WeightsState, target: Path, proven: Mapping[str, FileSum]) -> None:
     for path, sums in proven.items():
         previous = state.files.get(path)
-        state.files[path] = Proven(sums, previous.git_sha1 if previous else "")
+        state.files[path] = ProvenFile(sums, previous.git_sha1 if previous else "")
     state.save(target)

@@ -9,8 +9,8 @@
 ``revision`` is what was asked for (a branch, a tag such as ``v2.0``, or a commit id) and
 ``commit`` where it pointed. A folder holds one repo: the record names it, so a download of
 another repo into the folder is refused and every hint can name the repo and the revision.
-``complete`` is true only when a download of ``commit`` finished; a failed run keeps what it
-proved (so the next run does not hash it again) but never passes for a complete download. The
+``complete`` is true only when a download of ``commit`` finished; a failed run keeps what was
+proven (so the next run does not hash it again) but never passes for a complete download. The
 record is a cache, never a source of truth: when it is missing, unreadable or describes a file
 whose size or mtime changed, the file is hashed again. It never holds a token.
 """
@@ -22,10 +22,10 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hg_localization.errors import HGLocalizationError, InvalidInputError
+from hg_localization.errors import InvalidInputError
 from hg_localization.ids import RepoId, validate_repo_path
-from hg_localization.integrity.checksums import FileSum
 from hg_localization.store.atomic import atomic_write_text
+from hg_localization.weights.checksums import FileSum
 
 STATE_FILENAME = ".hg_localization_weights.json"
 #: Where weights go by default: ``models/<repo name>``, relative to the working directory.
@@ -33,18 +33,25 @@ DEFAULT_TARGET_PARENT = Path("models")
 
 
 @dataclass(frozen=True)
-class Proven:
-    """A file's sums as last proven, and the Hub's git blob id for files without an LFS sha256."""
+class ProvenFile:
+    """What was proven about a file: its sums (size, mtime, sha256) when it was last verified, and
+    the Hub's git blob id for files without an LFS sha256. The one name for this, everywhere."""
 
     sums: FileSum
     git_sha1: str = ""
+
+    @classmethod
+    def now(cls, path: Path, sha256: str, git_sha1: str = "") -> ProvenFile:
+        """The file at ``path`` as it is now, just verified to have ``sha256``."""
+        stat = path.stat()
+        return cls(FileSum(stat.st_size, stat.st_mtime_ns, sha256), git_sha1)
 
 
 @dataclass
 class WeightsState:
     repo_id: str = ""
     commit: str = ""
-    files: dict[str, Proven] = field(default_factory=dict)
+    files: dict[str, ProvenFile] = field(default_factory=dict)
     #: True only when a download of ``commit`` finished: then ``files`` is the whole list.
     complete: bool = False
     #: The branch, tag or commit id the download asked for ("" in records older than this field).
@@ -52,25 +59,36 @@ class WeightsState:
 
     @classmethod
     def load(cls, target: Path) -> WeightsState:
-        """The record in ``target``, or an empty one when it is missing or unreadable (then re-hash)."""
+        """The record in ``target``, or an empty one when it is missing or damaged (then re-hash).
+
+        The record is a cache of proofs, never a source of truth: a damaged one costs a re-hash,
+        not a failure, so what a missing, unreadable or damaged file raises is caught here, and
+        only that.
+        """
         try:
-            data = json.loads((target / STATE_FILENAME).read_text(encoding="utf-8"))
-            files = {
-                validate_repo_path(path): Proven(
-                    FileSum(int(entry["size"]), int(entry["mtime_ns"]), str(entry["sha256"])),
-                    str(entry.get("git_sha1", "")),
-                )
-                for path, entry in data.get("files", {}).items()
-            }
-            return cls(
-                repo_id=str(data.get("repo_id", "")),
-                commit=str(data.get("commit", "")),
-                files=files,
-                complete=data.get("complete") is True,
-                revision=str(data.get("revision", "")),
-            )
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, HGLocalizationError):
+            text = (target / STATE_FILENAME).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # missing, unreadable, or not text
             return cls()
+        try:
+            return cls._parse(json.loads(text))
+        except ValueError:  # not JSON, not the record's shape, or a bad path (InvalidInputError)
+            return cls()
+
+    @classmethod
+    def _parse(cls, data: object) -> WeightsState:
+        """The record from its JSON; ValueError for anything that is not its shape."""
+        record = _mapping(data)
+        files = {
+            validate_repo_path(path): _proven_file(entry)
+            for path, entry in _mapping(record.get("files", {})).items()
+        }
+        return cls(
+            repo_id=_text(record.get("repo_id", "")),
+            commit=_text(record.get("commit", "")),
+            files=files,
+            complete=record.get("complete") is True,
+            revision=_text(record.get("revision", "")),
+        )
 
     def save(self, target: Path) -> bool:
         """Write the record; False when the folder is read-only (the next check re-hashes)."""
@@ -106,6 +124,30 @@ class WeightsState:
         if self.commit:
             parts.append(f"(commit {self.commit[:12]})")
         return " ".join(parts)
+
+
+def _proven_file(entry: object) -> ProvenFile:
+    fields = _mapping(entry)
+    size, mtime_ns = _integer(fields.get("size")), _integer(fields.get("mtime_ns"))
+    return ProvenFile(FileSum(size, mtime_ns, _text(fields.get("sha256"))), _text(fields.get("git_sha1", "")))
+
+
+def _mapping(value: object) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ValueError(f"not an object: {type(value).__name__}")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"not a string: {type(value).__name__}")
+    return value
+
+
+def _integer(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an integer: {type(value).__name__}")
+    return value
 
 
 def download_command(target: Path, repo_id: str = "", revision: str = "") -> str:

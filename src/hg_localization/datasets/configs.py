@@ -34,16 +34,16 @@ from typing import Any
 
 import yaml
 
-from hg_localization.errors import InvalidInputError
-from hg_localization.usecases.dataset_files import (
+from hg_localization.datasets.files import (
     DEFAULT_SPLIT,
     glob_match,
     infer_splits,
     is_data_file,
     split_of_folder,
 )
+from hg_localization.errors import InvalidInputError
+from hg_localization.store.layout import CARD_FILENAME as CARD_FILENAME
 
-CARD_FILENAME = "README.md"
 DEFAULT_CONFIG_NAME = "default"
 _CONFIG_KEYS = frozenset({"config_name", "data_files", "data_dir", "default"})
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from hg_localization.errors import IntegrityError
-from hg_localization.integrity.checksums import (
+from hg_localization.store.atomic import atomic_write_text
+from hg_localization.weights.checksums import (
     ChecksumMismatchError,
     Checksums,
     ChecksumsFileError,
@@ -23,7 +24,6 @@ from hg_localization.integrity.checksums import (
     read_checksums,
     sum_file,
     verify_folder,
-    write_checksums,
 )
 
 from helpers.weights_fixtures import write_folder
@@ -136,7 +136,7 @@ def test_what_sha256sum_writes_is_read_and_what_is_written_sha256sum_checks(tmp_
     expected = {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}
     assert dict(parse_checksums_bytes(made).sums) == expected
 
-    write_checksums(tmp_path / "checksums.txt", expected)
+    atomic_write_text(tmp_path / "checksums.txt", format_checksums(expected))
     checked = subprocess.run(
         ["sha256sum", "-c", "checksums.txt"], cwd=tmp_path, capture_output=True, text=True
     )
@@ -208,7 +208,7 @@ def test_verify_folder_hashes_the_files_on_every_core(
     """Many files are hashed by several threads at once, and every result lands on its own path."""
     import threading
 
-    from hg_localization.integrity import checksums as module
+    from hg_localization.weights import checksums as module
 
     sums = {}
     for index in range(12):

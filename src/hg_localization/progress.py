@@ -1,4 +1,8 @@
-"""How use cases report progress without printing: the CLI passes a listener, the API none."""
+"""How work reports progress without printing: the CLI passes a listener, the API none.
+
+It sits beside `errors` and `config` at the bottom of the package so that every layer (use
+cases, s3/, hub/) can report to it without importing a layer above.
+"""
 
 from __future__ import annotations
 

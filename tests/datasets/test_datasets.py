@@ -20,11 +20,14 @@ import pytest
 
 from hg_localization.api import datasets as datasets_api
 from hg_localization.config import HGLocalizationConfig
+from hg_localization.datasets import loading, localizing, saving
 from hg_localization.errors import InvalidInputError, NotLocalizedError, RepoNotFoundError
 from hg_localization.server.app import create_app
-from hg_localization.server.repo_source import RepoSource
+from hg_localization.server.folder_source import FolderSource
+from hg_localization.server.store_source import StoreSource
 from hg_localization.store.layout import StoreLayout
-from hg_localization.usecases import dataset_io, datasets
+from hg_localization.usecases import listing
+from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.clients import run_python_json
 from helpers.servers import DEAD_ENDPOINT, run_server
@@ -80,7 +83,7 @@ def scripted_hub(tmp_path: Path) -> Iterator[str]:
         "---\nconfigs:\n- config_name: ghost\n  data_files: ghost/*.parquet\n---\n# nothing here\n"
     )
     (empty / "notes.csv").write_text("a,b\n1,2\n")
-    with run_server(create_app(RepoSource.for_repos_dir(root))) as url:
+    with run_server(create_app(FolderSource.for_repos_dir(root))) as url:
         yield url
 
 
@@ -113,7 +116,7 @@ def test_datasets_load_dataset_works_against_the_server_unmodified(hub_server: A
 
 def test_the_whole_repo_is_stored_as_fetched(config: HGLocalizationConfig, hub_server: Any) -> None:
     samples = hub_server.samples
-    outcome = datasets.localize_dataset(samples.dataset, config=config)
+    outcome = localizing.localize_dataset(samples.dataset, config=config)
 
     folder = outcome.stored.path
     assert folder == config.datasets_store_path / "hgloc-test" / "tiny-dataset" / "main"
@@ -121,29 +124,29 @@ def test_the_whole_repo_is_stored_as_fetched(config: HGLocalizationConfig, hub_s
     manifest = manifest_of(folder)
     assert manifest.repo_type == "dataset" and len(manifest.commit) == 40
     assert outcome.status == "fetched"
-    assert datasets.localize_dataset(samples.dataset, config=config).status == "already_localized"
+    assert localizing.localize_dataset(samples.dataset, config=config).status == "already_localized"
 
 
 def test_name_fetches_one_config_and_the_card(config: HGLocalizationConfig, hub_server: Any) -> None:
     samples = hub_server.samples
-    outcome = datasets.localize_dataset(samples.dataset, config=config, config_name="numbers")
+    outcome = localizing.localize_dataset(samples.dataset, config=config, config_name="numbers")
 
     upstream = samples.files(samples.dataset, repo_type="dataset")
     assert stored_files(outcome.stored.path) == {
         path: data for path, data in upstream.items() if path == "README.md" or path.startswith("numbers/")
     }
-    (listed,) = datasets.list_datasets(config)
+    (listed,) = listing.list_datasets(config)
     assert listed.config_names == ("numbers",) and listed.full is False
 
 
 def test_a_second_config_adds_to_the_same_revision(config: HGLocalizationConfig, hub_server: Any) -> None:
     samples = hub_server.samples
-    datasets.localize_dataset(samples.dataset, config=config, config_name="numbers")
-    outcome = datasets.localize_dataset(samples.dataset, config=config, config_name="sentences")
+    localizing.localize_dataset(samples.dataset, config=config, config_name="numbers")
+    outcome = localizing.localize_dataset(samples.dataset, config=config, config_name="sentences")
 
     assert outcome.status == "updated" and outcome.reused_files == 3  # the card and numbers' files
     assert set(stored_files(outcome.stored.path)) == set(samples.files(samples.dataset, repo_type="dataset"))
-    (listed,) = datasets.list_datasets(config)
+    (listed,) = listing.list_datasets(config)
     assert listed.config_names == ("numbers", "sentences")
 
 
@@ -151,24 +154,28 @@ def test_an_unknown_config_is_refused_and_nothing_is_stored(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     with pytest.raises(InvalidInputError, match="Available configs: sentences, numbers"):
-        datasets.localize_dataset(hub_server.samples.dataset, config=config, config_name="letters")
-    assert not config.datasets_store_path.exists() or datasets.list_datasets(config) == []
+        localizing.localize_dataset(hub_server.samples.dataset, config=config, config_name="letters")
+    assert not config.datasets_store_path.exists() or listing.list_datasets(config) == []
 
 
 def test_a_csv_dataset_without_configs_has_a_default_config(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     samples = hub_server.samples
-    outcome = datasets.localize_dataset(samples.csv_dataset, config=config, config_name="default")
+    outcome = localizing.localize_dataset(samples.csv_dataset, config=config, config_name="default")
     assert set(stored_files(outcome.stored.path)) == {"README.md", "data/train.csv", "data/test.csv"}
 
 
 def test_include_and_exclude_filter_the_files(config: HGLocalizationConfig, hub_server: Any) -> None:
     samples = hub_server.samples
-    outcome = datasets.localize_dataset(samples.csv_dataset, config=config, exclude=["*test*"])
+    outcome = localizing.localize_dataset(
+        samples.csv_dataset, config=config, options=LocalizeOptions(exclude=("*test*",))
+    )
     assert set(stored_files(outcome.stored.path)) == {"README.md", "data/train.csv"}
     with pytest.raises(InvalidInputError, match="No data file"):
-        datasets.localize_dataset(samples.dataset, "main", config=config, include=["*.arrow"])
+        localizing.localize_dataset(
+            samples.dataset, "main", config=config, options=LocalizeOptions(include=("*.arrow",))
+        )
 
 
 def test_a_dataset_that_needs_a_loading_script_is_refused(tmp_path: Path, scripted_hub: str) -> None:
@@ -180,15 +187,15 @@ def test_a_dataset_that_needs_a_loading_script_is_refused(tmp_path: Path, script
     with pytest.raises(
         InvalidInputError, match=r"needs a loading script \(scripted.py\); hg-localization does not run"
     ):
-        datasets.localize_dataset("hgloc-test/scripted", config=config)
+        localizing.localize_dataset("hgloc-test/scripted", config=config)
     with pytest.raises(InvalidInputError, match=r"config 'ghost' .* has no data files"):
-        datasets.localize_dataset("hgloc-test/empty-config", config=config, config_name="ghost")
-    assert datasets.list_datasets(config) == []
+        localizing.localize_dataset("hgloc-test/empty-config", config=config, config_name="ghost")
+    assert listing.list_datasets(config) == []
 
 
 def test_a_missing_dataset_says_so(config: HGLocalizationConfig) -> None:
     with pytest.raises(RepoNotFoundError, match="No dataset repository 'hgloc-test/nope'"):
-        datasets.localize_dataset("hgloc-test/nope", config=config)
+        localizing.localize_dataset("hgloc-test/nope", config=config)
 
 
 # --- loading from the store, offline -----------------------------------------------------------------
@@ -196,12 +203,12 @@ def test_a_missing_dataset_says_so(config: HGLocalizationConfig) -> None:
 
 def test_load_local_dataset_needs_no_network_and_no_server(tmp_path: Path, hub_server: Any) -> None:
     samples = hub_server.samples
-    with run_server(create_app(RepoSource.for_repos_dir(hub_server.repos_dir))) as url:
+    with run_server(create_app(FolderSource.for_repos_dir(hub_server.repos_dir))) as url:
         config = HGLocalizationConfig(
             models_store_path=tmp_path / "models", datasets_store_path=tmp_path / "datasets", hf_endpoint=url
         )
-        datasets.localize_dataset(samples.dataset, config=config)
-        datasets.localize_dataset(samples.csv_dataset, config=config)
+        localizing.localize_dataset(samples.dataset, config=config)
+        localizing.localize_dataset(samples.csv_dataset, config=config)
     # the server is stopped now
     loaded = run_child(
         f"""
@@ -231,20 +238,20 @@ def test_a_copy_of_one_config_loads_that_config_by_default(
     config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     samples = hub_server.samples
-    datasets.localize_dataset(samples.dataset, config=config, config_name="numbers")
+    localizing.localize_dataset(samples.dataset, config=config, config_name="numbers")
 
-    loaded = dataset_io.load_local_dataset(config, samples.dataset)
+    loaded = loading.load_local_dataset(config, samples.dataset)
     assert loaded["train"].column_names == ["x", "y"]
     with pytest.raises(InvalidInputError, match="--name sentences"):
-        dataset_io.load_local_dataset(config, samples.dataset, "sentences")
+        loading.load_local_dataset(config, samples.dataset, "sentences")
     with pytest.raises(InvalidInputError, match=r"no split 'validation'\. Available splits: train, test"):
-        dataset_io.load_local_dataset(config, samples.dataset, "numbers", split="validation")
+        loading.load_local_dataset(config, samples.dataset, "numbers", split="validation")
 
 
 def test_the_api_returns_none_for_what_is_not_localized(config: HGLocalizationConfig) -> None:
     assert datasets_api.load_local_dataset("hgloc-test/never", config=config) is None
     with pytest.raises(NotLocalizedError, match="download-dataset hgloc-test/never"):
-        dataset_io.load_local_dataset(config, "hgloc-test/never")
+        loading.load_local_dataset(config, "hgloc-test/never")
 
 
 # --- saving a Dataset into the store ------------------------------------------------------------------
@@ -274,19 +281,19 @@ def test_upload_dataset_stores_parquet_with_a_card_and_loads_back(config: HGLoca
     card = (folder / "README.md").read_text()
     assert "config_name: default" in card and "config_name: tiny" in card
 
-    assert list(dataset_io.load_local_dataset(config, "team/qa")["train"]["q"]) == ["a", "b", "c"]
-    assert list(dataset_io.load_local_dataset(config, "team/qa", "tiny", split="train")["n"]) == [26]
+    assert list(loading.load_local_dataset(config, "team/qa")["train"]["q"]) == ["a", "b", "c"]
+    assert list(loading.load_local_dataset(config, "team/qa", "tiny", split="train")["n"]) == [26]
 
 
 def test_upload_never_mixes_into_a_copy_of_the_hub(config: HGLocalizationConfig, hub_server: Any) -> None:
     import datasets as hf_datasets
 
     samples = hub_server.samples
-    datasets.localize_dataset(samples.csv_dataset, config=config)
+    localizing.localize_dataset(samples.csv_dataset, config=config)
     extra = hf_datasets.Dataset.from_dict({"text": ["mine"], "label": [1]})
     with pytest.raises(InvalidInputError, match="is a copy of the Hub's"):
-        dataset_io.upload_dataset(config, extra, samples.csv_dataset)
-    outcome = dataset_io.upload_dataset(config, extra, samples.csv_dataset, revision="my-version")
+        saving.upload_dataset(config, extra, samples.csv_dataset)
+    outcome = saving.upload_dataset(config, extra, samples.csv_dataset, revision="my-version")
     assert outcome.stored.path.name == "my-version"
     assert set(stored_files(outcome.stored.path)) == {"README.md", "data/train-00000-of-00001.parquet"}
 
@@ -295,9 +302,9 @@ def test_upload_refuses_what_is_not_a_dataset_and_make_public_without_a_bucket(
     config: HGLocalizationConfig,
 ) -> None:
     with pytest.raises(InvalidInputError, match=r"takes a datasets\.Dataset or DatasetDict"):
-        dataset_io.upload_dataset(config, {"train": [1, 2]}, "team/x")
+        saving.upload_dataset(config, {"train": [1, 2]}, "team/x")
     with pytest.raises(InvalidInputError, match="--make-public needs a team bucket"):
-        dataset_io.upload_dataset(config, object(), "team/x", make_public=True)
+        saving.upload_dataset(config, object(), "team/x", make_public=True)
     assert datasets_api.upload_dataset(object(), "team/x", config=config) is False
 
 
@@ -308,13 +315,13 @@ def test_the_store_served_back_loads_with_datasets(
     tmp_path: Path, config: HGLocalizationConfig, hub_server: Any
 ) -> None:
     samples = hub_server.samples
-    datasets.localize_dataset(samples.dataset, config=config)
+    localizing.localize_dataset(samples.dataset, config=config)
     import datasets as hf_datasets
 
-    dataset_io.upload_dataset(
+    saving.upload_dataset(
         config, hf_datasets.Dataset.from_dict({"word": ["alpha", "beta"]}), "team/words", push=False
     )
-    source = RepoSource.for_store(
+    source = StoreSource.for_store(
         StoreLayout(config.models_store_path, "model").base,
         StoreLayout(config.datasets_store_path, "dataset").base,
     )
