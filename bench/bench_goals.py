@@ -127,15 +127,27 @@ def run_startup(args: argparse.Namespace, work: Path) -> Section:
     for count in sorted(args.models):
         _fill_store(store, template, count)
         cmd = [HGLOC, "list-local-models"]
+        # A metadata file changed in the last 2 s is not indexed yet (store/summary_index.py): wait,
+        # so that the first listing reads every file and writes the index, and the next ones use it.
+        time.sleep(2.1)
+        start = time.perf_counter()
         listed = run(cmd, env=env, cwd=work)
+        first = time.perf_counter() - start
         if f"model-{count - 1:05d}" not in listed:
             raise RuntimeError(f"list-local-models did not list model {count - 1}")
+        rows.append(
+            row_from(
+                f"hgloc list-local-models ({count:,} models, index written)",
+                [first],
+                note="every metadata file read and validated, the listing index written",
+            )
+        )
         goal = "goal < 0.25 s" if count <= 1000 else "goal < 1 s"
         rows.append(
             row_from(
                 f"hgloc list-local-models ({count:,} models)",
                 _median_of(cmd, env, work, args.repeats),
-                note=goal,
+                note=f"{goal}; from the index (each metadata file stat-ed)",
             )
         )
     return Section(

@@ -37,6 +37,7 @@ from _common import (
 )
 
 REPO_ID = "bench-org/rps-model"
+SOURCES = ("repos", "store", "bucket")
 BASELINE = "nginx HEAD"
 NGINX_CONF = """
 worker_processes {workers};
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=16, help="hey -c (16)")
     parser.add_argument("--workers", type=int, default=2, help="serve --workers (2: one per core)")
     parser.add_argument("--no-bucket", action="store_true", help="skip --source bucket (SeaweedFS)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SOURCES,
+        help="load only these sources (repeatable; default: all). nginx is always measured",
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     return parser
 
@@ -157,6 +164,8 @@ def measure(args: argparse.Namespace) -> Section:
     if shutil.which("hey") is None:
         raise SystemExit("hey missing: run bench/setup.sh")
     rows: list[Row] = []
+    wanted = set(args.only or SOURCES) - ({"bucket"} if args.no_bucket else set())
+    load_before = _load_average()
     with scratch_dir("hgloc-bench-rps-") as work:
         repos = work / "repos"
         make_repo(repos, REPO_ID, large_files=0, large_mib=0, small_files=args.files, small_kib=1)
@@ -166,15 +175,26 @@ def measure(args: argparse.Namespace) -> Section:
             result = hey(f"{url}/config.json", method="HEAD", requests=args.requests, concurrency=16)
             rows.append(rps_row(BASELINE, result, "2 workers, same file"))
         with hgloc_serve(["--repos", str(repos)], clean_env(), work, args.workers) as url:
-            rows += load_routes(url, "--repos", args)
-            store_env = localize_into_store(url, work / "store", work)
-        with hgloc_serve([], store_env, work, args.workers) as url:
-            rows += load_routes(url, "store", args)
-        if not args.no_bucket:
+            if "repos" in wanted:
+                rows += load_routes(url, "--repos", args)
+            store_env = localize_into_store(url, work / "store", work)  # the store and bucket rows' repo
+        if "store" in wanted:
+            with hgloc_serve([], store_env, work, args.workers) as url:
+                rows += load_routes(url, "store", args)
+        if "bucket" in wanted:
             rows += bucket_rows(store_env, work, args)
-    params = {"files": args.files, "requests": args.requests, "concurrency": args.concurrency}
-    params["workers"] = args.workers
+    params: dict[str, object] = {"files": args.files, "requests": args.requests}
+    params.update(concurrency=args.concurrency, workers=args.workers)
+    params["load_average"] = f"{load_before} -> {_load_average()}"
     return Section("Server small answers: hey -c16, req/s", params, rows, BASELINE).with_ratios()
+
+
+def _load_average() -> str:
+    """The machine's 1/5/15-minute load average: the figures depend on it (read the nginx ratio)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "-"
 
 
 def main(argv: list[str] | None = None) -> int:

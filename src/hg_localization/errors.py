@@ -36,6 +36,12 @@ talks to them (``hub/errors.py``, ``s3/errors.py``) and never escape into the CL
 A server answers these in the Hub's dialect (``server/responses.py``); the CLI prints the message
 and the hint and exits with the code on the right (``cli/app.py``), the Python API returns
 ``(False, message)``.
+
+Each dependency's own errors are translated at its one boundary (``hub/errors.py`` for
+huggingface_hub and HTTP, ``s3/errors.py`` for boto3, ``datasets/library.py`` for the datasets
+library, ``LocalFileError.from_os_error`` for the OS) and only the errors it knows; anything else
+is a bug and reaches the one "Unexpected error" presenter (``cli/app.py``, exit 1), which says how
+to report it.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from hg_localization.config import HGLocalizationConfig
+from hg_localization.ids import RepoType
 from hg_localization.progress import SILENT
 from hg_localization.s3.serving import ServingBucket
 from hg_localization.server.app import create_app
@@ -25,6 +26,7 @@ from hg_localization.server.auth import ServerTokens
 from hg_localization.server.bucket_source import BucketSource
 from hg_localization.server.file_response import UNSATISFIABLE, requested_range
 from hg_localization.server.folder_source import FolderSource
+from hg_localization.server.served import ServedRepo
 from hg_localization.usecases.models import localize_model
 from hg_localization.usecases.options import LocalizeOptions
 from hg_localization.usecases.s3_sync import bucket_cache
@@ -219,6 +221,48 @@ def test_a_revision_pushed_after_the_server_started_is_served_once_the_ttl_has_p
         assert httpx.get(info).json()["sha"] == COMMIT_B
         body = httpx.get(f"{url}/{ONE_FILE_MODEL}/resolve/main/model.safetensors")
         assert body.content == b"second"
+
+
+class CountingBucketSource(BucketSource):
+    """The bucket's source, counting how often a repo is read (from the bucket, or its caches)."""
+
+    reads = 0
+
+    def repo(self, repo_type: RepoType, repo_id: str) -> ServedRepo:
+        self.reads += 1
+        return super().repo(repo_type, repo_id)
+
+
+def test_answers_within_the_ttl_come_from_memory_and_a_push_is_served_once_it_has_passed(
+    own_bucket: HGLocalizationConfig,
+) -> None:
+    clock = Clock()
+    push_one_file(own_bucket, b"first", COMMIT_A)
+    source = CountingBucketSource(ServingBucket.from_config(own_bucket), clock=clock)
+    file = f"/{ONE_FILE_MODEL}/resolve/main/model.safetensors"
+    info = f"/api/models/{ONE_FILE_MODEL}/revision/main"
+    with run_server(create_app(source)) as url:
+        first = [httpx.head(url + file) for _ in range(2)] + [httpx.get(url + info) for _ in range(2)]
+        reads = source.reads
+        again = [httpx.head(url + file) for _ in range(5)] + [httpx.get(url + info) for _ in range(5)]
+        assert source.reads == reads  # within the ttl: answered from memory, the source not asked
+        heads, infos = first[:2] + again[:5], first[2:] + again[5:]
+        assert {a.headers["X-Repo-Commit"] for a in heads} == {COMMIT_A}
+        assert {a.json()["sha"] for a in infos} == {COMMIT_A}
+        push_one_file(own_bucket, b"second", COMMIT_B)
+        clock.now += 3
+        assert httpx.head(url + file).headers["X-Repo-Commit"] == COMMIT_A  # as before: within the ttl
+        clock.now += 3  # the ttl has passed: read again, and the new revision served at once
+        assert httpx.head(url + file).headers["X-Repo-Commit"] == COMMIT_B
+        assert httpx.get(url + info).json()["sha"] == COMMIT_B
+        assert httpx.get(url + file).content == b"second"
+        reads = source.reads
+        later = [httpx.head(url + file) for _ in range(5)]
+        assert source.reads == reads  # from memory again, until the ttl passes again
+        assert {a.headers["X-Repo-Commit"] for a in later} == {COMMIT_B}
+        clock.now += 6
+        assert httpx.head(url + file).headers["X-Repo-Commit"] == COMMIT_B
+        assert source.reads == reads + 1  # read again once the ttl passed, though nothing changed
 
 
 def test_a_damaged_metadata_object_is_skipped_and_the_rest_served(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -128,3 +129,51 @@ def test_a_file_rewritten_in_place_is_seen_within_the_recheck_interval(
     assert len(set(before)) == 1
     assert after.headers["etag"] != before[0]
     assert after.headers["x-linked-size"] == "200"
+
+
+def test_concurrent_requests_for_one_folder_share_its_check(
+    repos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = FolderSource.for_repos_dir(repos)
+    first = source.resolve("model", REPO, "main")
+    checks: list[float] = []
+    real = folder_signature.FolderSignature.holds
+
+    def slow_holds(self: folder_signature.FolderSignature, follow_links: bool) -> bool:
+        checks.append(time.monotonic())
+        time.sleep(0.3)  # the other requests arrive while this check runs
+        return real(self, follow_links)
+
+    monkeypatch.setattr(folder_signature.FolderSignature, "holds", slow_holds)
+    start = threading.Barrier(8)
+    answers: list[object] = []
+
+    def request() -> None:
+        start.wait()
+        answers.append(source.resolve("model", REPO, "main"))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [first] * 8
+    assert len(checks) <= 3  # one each would be 8: a check that began after a request arrived serves it
+
+
+def test_an_unchanged_revision_is_checked_again_in_the_background_and_answers_never_wait(
+    repos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _age(repos)
+    monkeypatch.setattr(folder_signature, "FILE_RECHECK_SECONDS", 0.3)
+    source = CountingSource.for_repos_dir(repos)
+    assert isinstance(source, CountingSource)
+    url = f"/{REPO}/resolve/main/config.json"
+    with TestClient(create_app(source)) as client:
+        assert {client.head(url).status_code for _ in range(3)} == {200}
+        reads = source.reads
+        deadline = time.monotonic() + 1.2  # four times the recheck interval
+        while time.monotonic() < deadline:
+            assert client.head(url).status_code == 200
+            time.sleep(0.01)
+        assert source.reads == reads  # every answer from memory: the checks ran beside them

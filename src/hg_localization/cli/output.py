@@ -41,6 +41,14 @@ def _plain(text: str) -> bool:
     return text.isascii() and text.isprintable() and not _EMOJI_CODE.search(text)
 
 
+def _redacted_row(row: list[str]) -> list[str]:
+    """Each cell redacted. A row that redaction leaves as it is, joined (no secret in it, no URL),
+    has no cell it would change: one call for the row instead of one a cell (80,000 for 10,000
+    models)."""
+    joined = "\n".join(row)
+    return row if redact(joined) == joined else [redact(cell) for cell in row]
+
+
 def _rich_table(
     title: str | None, columns: Sequence[str], cells: list[list[str]], widths: Sequence[int] = ()
 ) -> Table:
@@ -101,7 +109,7 @@ class Output:
         """A table as rich draws it. rich takes about a millisecond a row (12 s for 10,000 models),
         so when every cell is plain text and the table fits, rich draws only the title, the
         header and the first row, and the other rows are written here the same way."""
-        cells = [[redact(str(cell)) for cell in row] for row in rows]
+        cells = [_redacted_row([str(cell) for cell in row]) for row in rows]
         if not self._plain_table(title, columns, cells):
             self.out.print(_rich_table(title, columns, cells))
 

@@ -8,7 +8,7 @@ options below, the progress display, how the outcome is told) is written once he
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
@@ -18,8 +18,10 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import EntryNotFoundError, NotLocalizedError
 from hg_localization.ids import RepoType
 from hg_localization.progress import ProgressListener
-from hg_localization.usecases.localize import LocalizeOutcome
 from hg_localization.usecases.options import LocalizeOptions
+
+if TYPE_CHECKING:  # (the bucket commands use this module's options, and need no Hub client)
+    from hg_localization.usecases.localize import LocalizeOutcome
 
 T = TypeVar("T")
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from hg_localization.cli.output import Output
 from hg_localization.errors import StorageError
 from hg_localization.sizes import human_size
-from hg_localization.usecases.localize import LocalizeOutcome
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the bucket commands use this module too, and need no Hub client)
     from hg_localization.s3.push import PushReport
+    from hg_localization.usecases.localize import LocalizeOutcome
 
 
 def count(n: int, thing: str, plural: str | None = None) -> str:

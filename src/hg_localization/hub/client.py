@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from huggingface_hub.utils import build_hf_headers
-
 from hg_localization._version import __version__
 from hg_localization.errors import EntryNotFoundError, HGLocalizationError, UpstreamError
 from hg_localization.hub.download import FileTransfer, ProgressCallback, verify_digest
@@ -186,6 +184,10 @@ class HubClient:
             return transfer.run()
 
     def _headers(self) -> dict[str, str]:
+        # Imported when a request is made, not with this module: ``huggingface_hub.utils`` costs a
+        # command line about a tenth of a second, and an answer from the store needs no request.
+        from huggingface_hub.utils import build_hf_headers
+
         return dict(
             build_hf_headers(token=self._token, library_name="hg-localization", library_version=__version__)
         )

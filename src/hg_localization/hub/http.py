@@ -12,11 +12,10 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx2
-from huggingface_hub.utils import get_session, hf_raise_for_status
 
 from hg_localization.errors import UpstreamError
 from hg_localization.hub.retry import Backoff, RetryPolicy, retryable
@@ -29,6 +28,16 @@ MAX_ERROR_BYTES = 64 * 1024
 DEFAULT_TIMEOUT = 30.0
 
 _BODY_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+class StreamedAnswer(Protocol):
+    """What a download reads of a streamed answer (an httpx response, or :class:`body_reader.Answer`)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> httpx2.Headers: ...
+    def iter_bytes(self) -> Iterator[bytes]: ...
 
 
 class RetriesExhausted(Exception):
@@ -90,7 +99,7 @@ class HubHttp:
     def _get_once(
         self, url: str, params: Mapping[str, str] | None, limit: int
     ) -> tuple[bytes, httpx2.Headers]:
-        with get_session().stream(
+        with _session().stream(
             "GET", url, params=params, headers=self.headers(), timeout=self.timeout, follow_redirects=True
         ) as response:
             raise_for_status(response)
@@ -104,9 +113,23 @@ class HubHttp:
         return body, response.headers
 
     @contextmanager
-    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx2.Response]:
-        """A streamed GET whose status is already checked (an error raises, bounded, before the body)."""
-        with get_session().stream(
+    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[StreamedAnswer]:
+        """A streamed GET whose status is already checked (an error raises, bounded, before the body).
+
+        The body is read through :mod:`.body_reader` (5x less Python per byte than httpx) when it
+        can send the request exactly as the session would; else through the session.
+        """
+        from hg_localization.hub import body_reader  # urllib3: only a download pays for its import
+
+        session = _session()
+        if body_reader.usable(session, url):
+            with body_reader.stream(session, url, dict(headers), self.timeout.read) as answer:
+                if answer.status_code >= 400:
+                    first = answer.read_at_most(MAX_ERROR_BYTES)
+                    _raise_bounded(answer.status_code, answer.headers, first, answer.request)
+                yield answer
+            return
+        with session.stream(
             "GET", url, headers=dict(headers), timeout=self.timeout, follow_redirects=True
         ) as response:
             raise_for_status(response)
@@ -136,8 +159,21 @@ def raise_for_status(response: httpx2.Response) -> None:
         size += len(parts[-1])
         if size >= MAX_ERROR_BYTES:
             break
-    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
-    bounded = httpx2.Response(
-        response.status_code, headers=kept, content=b"".join(parts), request=response.request
-    )
+    _raise_bounded(response.status_code, response.headers, b"".join(parts), response.request)
+
+
+def _raise_bounded(status: int, headers: httpx2.Headers, body: bytes, request: httpx2.Request) -> None:
+    """hf_raise_for_status on an answer rebuilt from its status, headers and first bytes."""
+    kept = [(k, v) for k, v in headers.multi_items() if k.lower() not in _BODY_HEADERS]
+    bounded = httpx2.Response(status, headers=kept, content=body, request=request)
+    from huggingface_hub.utils import hf_raise_for_status  # only for an error answer
+
     hf_raise_for_status(bounded)
+
+
+def _session() -> httpx2.Client:
+    """huggingface_hub's shared session (proxies, headers hooks, offline mode), imported on the first
+    request: a command that sends none does not pay for ``huggingface_hub.utils``."""
+    from huggingface_hub.utils import get_session
+
+    return get_session()

@@ -258,7 +258,6 @@ class Bucket:
         for item in items:  # every file is there, at its recorded size, before anything is sent
             VerifyingReader(item).check_size()
         threshold = self.transfer.multipart_threshold
-        self._upload_small([item for item in items if item.size < threshold], progress)
         uploader = ResumableUploader(
             self.client,
             self.name,
@@ -266,15 +265,19 @@ class Bucket:
             part_size=self.transfer.multipart_chunksize,
             max_workers=self.transfer.max_request_concurrency,
         )
+        self._upload_small([item for item in items if item.size < threshold], progress, uploader.stats.etags)
         for item in items:
             if item.size >= threshold:
                 uploader.upload(item, progress)
         return uploader.stats
 
-    def _upload_small(self, items: Sequence[UploadItem], progress: ProgressListener) -> None:
+    def _upload_small(
+        self, items: Sequence[UploadItem], progress: ProgressListener, etags: dict[str, str]
+    ) -> None:
+        """One PUT each, several at once; ``etags`` gets each one's MD5: its ETag, S3 without SSE-KMS."""
         if not items:
             return
-        readers = [VerifyingReader(item) for item in items]
+        readers = [VerifyingReader(item, md5=True) for item in items]
         try:
             for reader in readers:
                 reader.check_size()
@@ -297,6 +300,8 @@ class Bucket:
                 ]
                 for reader, future in futures:
                     self._finish_upload(reader, future)
+                    if reader.md5 is not None:
+                        etags[reader.item.key] = reader.md5
         finally:
             for reader in readers:
                 reader.close()

@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -68,6 +69,10 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
+#: A pure function of the path; a push names each of a revision's thousand files a few times.
+_valid_path = functools.lru_cache(maxsize=16384)(validate_repo_path)
+
+
 def _join(*parts: str) -> str:
     return "/".join(part for part in parts if part)
 
@@ -86,7 +91,12 @@ class KeySpace:
         return f"{self.type_prefix(repo_type)}{namespace}/{name}/{revision_folder(revision)}/"
 
     def object_key(self, repo_type: RepoType, repo_id: RepoId, revision: str, local_path: str) -> str:
-        return self.revision_prefix(repo_type, repo_id, revision) + validate_repo_path(local_path)
+        return self.key_under(self.revision_prefix(repo_type, repo_id, revision), local_path)
+
+    @staticmethod
+    def key_under(revision_prefix: str, local_path: str) -> str:
+        """:meth:`object_key`, the revision's prefix computed once for its thousand files."""
+        return revision_prefix + _valid_path(local_path)
 
     def metadata_key(self, repo_type: RepoType, repo_id: RepoId, revision: str) -> str:
         return self.revision_prefix(repo_type, repo_id, revision) + METADATA_FILENAME

@@ -61,11 +61,13 @@ class Part:
 
 @dataclass
 class MultipartStats:
-    """What the resumable uploads of one push did: parts sent, and parts kept from a cut-short run."""
+    """What the uploads of one push did: parts sent, parts kept from a cut-short run, and the ETag
+    the bucket gave each object written (by key; quotes stripped) when it is known."""
 
     parts_sent: int = 0
     parts_kept: int = 0
     bytes_kept: int = 0
+    etags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -167,7 +169,7 @@ class ResumableUploader:
                 self._abort(item.key, upload.upload_id)
                 raise IntegrityError(str(item.source), item.sha256, reader.hash_source())
             with self._errors(f"complete the upload of '{item.label}' to"):
-                self._client.complete_multipart_upload(
+                answer = self._client.complete_multipart_upload(
                     Bucket=self._bucket,
                     Key=item.key,
                     UploadId=upload.upload_id,
@@ -175,6 +177,9 @@ class ResumableUploader:
                 )
         finally:
             reader.close()
+        etag = answer.get("ETag")
+        if etag:
+            self.stats.etags[item.key] = etag.strip('"')
         self.stats.parts_sent += attempt.parts_sent
         self.stats.parts_kept += attempt.parts_kept
         self.stats.bytes_kept += attempt.bytes_kept

@@ -18,6 +18,9 @@ A reader trusts a revision only when its metadata object exists, so a push kille
 leaves either the previous complete revision or nothing; a re-run skips what already arrived.
 Local files are hashed as they are sent (one read), and an object whose bytes are not those the
 local metadata records is never completed, so a damaged local copy never poisons the bucket.
+What a push left in the bucket (each object's ETag and sha256) is recorded in the local store
+(:mod:`hg_localization.store.push_record`), so that a push with nothing to send is one LIST:
+no local file read, no HEAD per object.
 
 Metadata objects are shared by everyone who pushes the revision: each is written with a
 condition on what was read (:meth:`Bucket.update_object`), and merged again with whatever
@@ -27,6 +30,7 @@ caller holds the local store's lock on the revision, so its folder does not chan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -50,6 +54,7 @@ from hg_localization.s3.push_plan import (
 )
 from hg_localization.store.local_store import StoredRevision
 from hg_localization.store.manifest import FileRecord, RevisionManifest
+from hg_localization.store.push_record import PushedObjects, PushRecord
 
 _MD5_HEX_LENGTH = 32
 
@@ -135,16 +140,21 @@ def _push_private(
     metadata object says now, and its key."""
     local = stored.manifest
     keys = bucket.location.keys
+    prefix = keys.private.revision_prefix(local.repo_type, parse_repo_id(local.repo_id), local.revision)
+    record = PushRecord.for_revision(stored.path, local.repo_type, _destination(bucket, prefix))
+    known = record.load() if record is not None else {}
     remote, etag = _remote_manifest(bucket, local, public=False)
     # The plan refuses (NewerInBucketError) when the bucket holds a later-fetched commit.
-    existing = gather(bucket, local, keys.private, stored.path)
+    existing = gather(bucket, local, keys.private, stored.path, known=known)
     plan = plan_private(local, stored.path, remote, existing, keys.private)
     _withdraw_other_commit(bucket, remote, etag, local, plan.metadata_key, bool(plan.uploads))
     resumed = _upload(bucket, stored, plan.uploads, progress)
-    prefix = keys.private.revision_prefix(local.repo_type, parse_repo_id(local.repo_id), local.revision)
     aborted = bucket.abort_stale_uploads(prefix, STALE_UPLOAD_AGE)  # after: open uploads were resumed
     recorded, written = _record(bucket, plan.metadata_key, local)
     catalog.write_entry(bucket, recorded)
+    pushed = _pushed_objects(plan, existing, resumed.etags)
+    if record is not None and pushed != known:
+        record.save(pushed)
     report = PushReport(
         repo_type=local.repo_type,
         repo_id=local.repo_id,
@@ -163,17 +173,24 @@ def _push_private(
 
 
 def gather(
-    bucket: Bucket, manifest: RevisionManifest, space: KeySpace, folder: Path | None = None
+    bucket: Bucket,
+    manifest: RevisionManifest,
+    space: KeySpace,
+    folder: Path | None = None,
+    *,
+    known: PushedObjects | None = None,
 ) -> dict[str, RemoteObject]:
     """Size and sha256 of the objects a push would write that already exist.
 
     One LIST gives every key's size and ETag. A different size is enough to know an upload is
     needed. For an object of the same size, the sha256 is known without asking the bucket when
-    its ETag is the MD5 of the local file (``folder``) and that file's sha256 is the recorded
-    one (both from one read): the bucket then holds exactly those bytes. Only the rest (big
-    multipart objects, an ETag that is not an MD5, a differing one) is HEADed for the sha256
-    recorded with the object, several at once. Neither check is a reader's: whoever may write
-    to the bucket can set both, and a fetch verifies every byte against the metadata object.
+    the last push recorded that very ETag with the recorded sha256 (``known``, the
+    :class:`~hg_localization.store.push_record.PushRecord`: no read at all), or when its ETag is
+    the MD5 of the local file (``folder``) and that file's sha256 is the recorded one (both from
+    one read): the bucket then holds exactly those bytes. Only the rest (big multipart objects,
+    an ETag that is not an MD5, a differing one) is HEADed for the sha256 recorded with the
+    object, several at once. No check is a reader's: whoever may write to the bucket can set
+    them, and a fetch verifies every byte against the metadata object.
     """
     wanted = wanted_objects(manifest, space)
     repo_id = parse_repo_id(manifest.repo_id)
@@ -188,6 +205,9 @@ def gather(
         found[key] = obj
         if obj.size != record.size:
             continue
+        if known and obj.etag and known.get(key) == (_plain_etag(obj.etag), record.sha256):
+            found[key] = replace(obj, sha256=record.sha256)
+            continue
         small = record.size < bucket.transfer.multipart_threshold  # sent in one part: its ETag is its MD5
         if folder is not None and small and _holds_local_bytes(obj, folder / record.local_path, record):
             found[key] = replace(obj, sha256=record.sha256)
@@ -195,6 +215,31 @@ def gather(
             to_head.append(key)
     found.update(_head_all(bucket, to_head))
     return found
+
+
+def _pushed_objects(
+    plan: RevisionPlan, existing: dict[str, RemoteObject], uploaded: dict[str, str]
+) -> PushedObjects:
+    """What the push record says after this push: each object known to hold the recorded bytes,
+    by the ETag the bucket gave it (listed or HEADed for those skipped, answered for those sent)."""
+    pushed: PushedObjects = {}
+    for key in plan.skipped:
+        obj = existing[key]
+        if obj.etag and obj.sha256:
+            pushed[key] = (_plain_etag(obj.etag), obj.sha256)
+    for item in plan.uploads:
+        if item.key in uploaded:
+            pushed[item.key] = (_plain_etag(uploaded[item.key]), item.sha256)
+    return pushed
+
+
+def _plain_etag(etag: str) -> str:
+    return etag.strip('"').lower()
+
+
+def _destination(bucket: Bucket, prefix: str) -> str:
+    """Where a revision's objects go, as a push record names it: endpoint, bucket and key prefix."""
+    return f"{bucket.location.endpoint_url or 's3'} {bucket.name} {prefix}"
 
 
 def _head_all(bucket: Bucket, keys: list[str]) -> dict[str, RemoteObject]:
@@ -272,7 +317,7 @@ def _record(bucket: Bucket, key: str, local: RevisionManifest) -> tuple[Revision
     def change(current: bytes | None) -> tuple[tuple[RevisionManifest, bool], bytes | None]:
         remote = _parsed(current, local, key)
         merged = merge_manifests(remote, local)
-        if remote is not None and remote.to_json() == merged.to_json():
+        if remote is not None and (merged is remote or remote.to_json() == merged.to_json()):
             return (remote, False), None
         return (merged, True), merged.to_json().encode()
 
@@ -315,13 +360,18 @@ def _parsed(data: bytes | None, manifest: RevisionManifest, key: str) -> Revisio
     """A metadata object read from the bucket, checked; a damaged one counts as absent (ours replaces it)."""
     if data is None:
         return None
+    return _parsed_bytes(data, manifest.repo_type, manifest.repo_id, manifest.revision, key)
+
+
+# A push reads the metadata object before its uploads and again to write it: when the bytes are
+# the same, so is what they say (a manifest is never changed in place, only copied).
+@functools.lru_cache(maxsize=4)
+def _parsed_bytes(
+    data: bytes, repo_type: RepoType, repo_id: str, revision: str, key: str
+) -> RevisionManifest | None:
     try:
         return catalog.parse_manifest(
-            data,
-            manifest.repo_type,
-            parse_repo_id(manifest.repo_id),
-            manifest.revision,
-            where=f"metadata object '{key}'",
+            data, repo_type, parse_repo_id(repo_id), revision, where=f"metadata object '{key}'"
         )
     except InvalidInputError:
         return None

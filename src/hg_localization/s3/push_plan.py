@@ -160,22 +160,17 @@ def plan_public(
 
 def wanted_objects(manifest: RevisionManifest, space: KeySpace) -> dict[str, FileRecord]:
     """The keys a push of ``manifest`` into ``space`` would write, with what each must hold."""
-    repo_id = _repo_id(manifest)
-    return {
-        space.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path): record
-        for record in manifest.files
-    }
+    prefix = space.revision_prefix(manifest.repo_type, _repo_id(manifest), manifest.revision)
+    return {space.key_under(prefix, record.local_path): record for record in manifest.files}
 
 
 def _compare(
     manifest: RevisionManifest, space: KeySpace, remote_objects: Mapping[str, RemoteObject]
 ) -> tuple[list[tuple[str, FileRecord]], list[str]]:
     """The local files ``space`` lacks (or holds otherwise), with their keys; and the keys it holds."""
-    repo_id = _repo_id(manifest)
     missing: list[tuple[str, FileRecord]] = []
     skipped: list[str] = []
-    for record in manifest.files:
-        key = space.object_key(manifest.repo_type, repo_id, manifest.revision, record.local_path)
+    for key, record in wanted_objects(manifest, space).items():
         if identical(remote_objects.get(key), record):
             skipped.append(key)
         else:
@@ -193,7 +188,9 @@ def _finish(
     skipped: Sequence[str],
 ) -> RevisionPlan:
     merged = merge_manifests(remote_manifest, manifest)
-    write = remote_manifest is None or remote_manifest.to_json() != merged.to_json()
+    write = remote_manifest is None or (
+        merged is not remote_manifest and remote_manifest.to_json() != merged.to_json()
+    )
     return RevisionPlan(
         uploads=tuple(uploads),
         copies=tuple(copies),

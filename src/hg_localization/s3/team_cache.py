@@ -30,7 +30,6 @@ from hg_localization.progress import SILENT, ProgressListener
 from hg_localization.s3.bucket import Bucket, DownloadItem
 from hg_localization.s3.fetch import fetch_revision
 from hg_localization.s3.keys import KeySpace
-from hg_localization.s3.public_reader import PublicReader
 from hg_localization.s3.push import PushReport, push_revision
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.store.manifest import RevisionManifest, Selection
@@ -121,6 +120,8 @@ class PublicCache:
     """Only a public URL: anonymous reads of what was shared; never a write."""
 
     def __init__(self, public_url: str, *, max_workers: int = 4) -> None:
+        from hg_localization.s3.public_reader import PublicReader  # (httpx: a bucket sync needs none)
+
         self.reader = PublicReader(public_url, max_workers=max_workers)
         self._space = KeySpace("")  # the public URL is the public prefix itself
 

@@ -116,12 +116,14 @@ class VerifyingReader(io.BufferedIOBase):
     as many files are open as transfers run at once, however many are queued.
     """
 
-    def __init__(self, item: UploadItem) -> None:
+    def __init__(self, item: UploadItem, *, md5: bool = False) -> None:
         super().__init__()
         self.item = item
         self.failure: HGLocalizationError | None = None
         self.verified = False
         self._hasher = hashlib.sha256()
+        #: With ``md5``: the MD5 of the same bytes, what S3 answers as a single-part object's ETag.
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._hashed = 0
         self._position = 0
         self._handle: io.BufferedReader | None = None
@@ -183,6 +185,11 @@ class VerifyingReader(io.BufferedIOBase):
         self.release()
         super().close()
 
+    @property
+    def md5(self) -> str | None:
+        """The MD5 (hex) of the bytes read, once all were read in order and verified (with ``md5``)."""
+        return self._md5.hexdigest() if self._md5 is not None and self.verified else None
+
     def hash_source(self) -> str:
         """The sha256 of the whole file, read again (only when the upload did not read it in order)."""
         try:
@@ -208,6 +215,8 @@ class VerifyingReader(io.BufferedIOBase):
         if not fresh:
             return
         self._hasher.update(fresh)
+        if self._md5 is not None:
+            self._md5.update(fresh)
         self._hashed += len(fresh)
         if self._hashed < self.item.size:
             return

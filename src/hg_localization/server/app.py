@@ -21,6 +21,7 @@ from hg_localization._version import __version__
 from hg_localization.server import routing
 from hg_localization.server.access_log import AccessLogMiddleware
 from hg_localization.server.auth import ServerTokens
+from hg_localization.server.fast_reads import FastReads
 from hg_localization.server.hub_api import HubReadApi
 from hg_localization.server.hub_write import xet_answer
 from hg_localization.server.metrics import ServerMetrics
@@ -90,6 +91,7 @@ def create_app(
     ]
     # every request gets an answer: a path no route matches is a Hub 404, a failure a generic 500
     app = Starlette(routes=routes, exception_handlers={404: not_found, Exception: internal_error})
+    app.add_middleware(FastReads, api=read_api, ahead=routes[:-1])  # inside the log (added last)
     app.add_middleware(AccessLogMiddleware, tokens=tokens, metrics=metrics)
     app.state.source = source
     app.state.tokens = tokens

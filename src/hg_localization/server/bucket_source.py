@@ -13,6 +13,11 @@ checked again: the folders listed again, the metadata object asked for with ``If
 ``ttl``. A metadata object that cannot be used (not JSON, about another revision, a path
 climbing out) is skipped with one warning, and the rest served. When the bucket cannot be
 reached, what was loaded before is served as it was, and the failure logged.
+
+While a repo's listing and every one of its metadata objects are within ``ttl``,
+:meth:`BucketSource.answer_signature` says so without any request, and the Hub API answers a
+revision it answered before on the event loop (the same promise: once any of them is older than
+``ttl``, the answer is read again, as it would have been).
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ DEFAULT_BRANCH = "main"
 DEFAULT_TTL = 5.0
 #: Seconds a presigned URL of a redirect stays valid.
 DEFAULT_PRESIGN_EXPIRY = 3600
+#: Repo ids as asked -> as the bucket's caches key them (None: not a repo id); cleared when full.
+_IDS_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class BucketSource:
         self._folders: dict[tuple[RepoType, str], tuple[float, tuple[str, ...]]] = {}
         self._repos: dict[RepoType, tuple[float, tuple[RepoId, ...]]] = {}
         self._loaded: dict[tuple[RepoType, str, str], _Loaded] = {}
+        self._ids: dict[str, str | None] = {}
 
     # --- repos ---------------------------------------------------------------------------------
     def repo(self, repo_type: RepoType, repo_id: str) -> ServedRepo:
@@ -121,6 +129,39 @@ class BucketSource:
         return found
 
     # --- revisions -----------------------------------------------------------------------------
+    def answer_signature(self, repo_type: RepoType, repo_id: str, revision: str | None) -> object | None:
+        """When each listing and metadata object that :meth:`repo` and :meth:`resolve_in` read for
+        ``revision`` (a branch or tag name) was last read, while all are within ``ttl``; None when
+        one must be read again (or for a commit id, which is looked up among every revision)."""
+        if not revision or is_commit_sha(revision):
+            return None
+        name = self._id(repo_id)
+        if name is None:
+            return None
+        with self._lock:
+            listed = self._folders.get((repo_type, name))
+            if listed is None or not self._fresh(listed[0]):
+                return None
+            loaded = [self._loaded.get((repo_type, name, folder)) for folder in listed[1]]
+        checked = [found.checked for found in loaded if found is not None and self._fresh(found.checked)]
+        if len(checked) != len(loaded):  # one is missing (not pushed yet) or old: read again
+            return None
+        return listed[0], tuple(checked)
+
+    def _id(self, repo_id: str) -> str | None:
+        try:
+            return self._ids[repo_id]
+        except KeyError:
+            pass
+        try:
+            name: str | None = str(parse_repo_id(repo_id))
+        except HGLocalizationError:
+            name = None
+        if len(self._ids) >= _IDS_CACHE_SIZE:
+            self._ids.clear()
+        self._ids[repo_id] = name
+        return name
+
     def resolve_in(self, repo: ServedRepo, revision: str | None = None) -> ServedRevision:
         wanted = revision or repo.default_branch
         if is_commit_sha(wanted):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from functools import lru_cache
 from pathlib import Path
 
 from hg_localization.errors import InvalidInputError
@@ -44,7 +45,7 @@ def open_file(path: Path, below: Path | None) -> int:
     """
     if below is None:
         return _regular(os.open(path, _READ | _O_NONBLOCK), path)
-    parts = path.relative_to(below).parts
+    parts = _parts_below(path, below)
     if not parts or any(part in (".", "..") for part in parts):
         raise OSError(errno.EINVAL, "Not a file below the served folder", str(path))
     if not WALK_WITH_FDS:
@@ -59,6 +60,12 @@ def open_file(path: Path, below: Path | None) -> int:
     finally:
         os.close(folder)
     return _regular(descriptor, path)
+
+
+@lru_cache(maxsize=16384)
+def _parts_below(path: Path, below: Path) -> tuple[str, ...]:
+    """``path``'s parts below ``below`` (pure: remembered, the same files are opened again and again)."""
+    return path.relative_to(below).parts
 
 
 def read_file(path: Path, below: Path | None) -> bytes:

@@ -13,6 +13,8 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
+from email.utils import formatdate
+from functools import lru_cache
 from pathlib import Path
 
 import anyio
@@ -68,6 +70,19 @@ class _RepoFileResponse(FileResponse):
         super().__init__(disk_path, headers=headers, media_type=media_type, stat_result=found)
         self.served = served
         self.disk_path = disk_path
+
+    def set_stat_headers(self, stat_result: os.stat_result) -> None:
+        """FileResponse's ``Content-Length`` and ``Last-Modified``, the date formatted once per mtime;
+        its own ETag (an md5 of the stat) only if the Hub's is missing, which it never is."""
+        raw = self.raw_headers
+        names = {name for name, _ in raw}
+        if b"etag" not in names:
+            super().set_stat_headers(stat_result)
+            return
+        if b"content-length" not in names:
+            raw.append((b"content-length", str(stat_result.st_size).encode("latin-1")))
+        if b"last-modified" not in names:
+            raw.append((b"last-modified", _http_date(stat_result.st_mtime)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "HEAD" and not any(name == b"range" for name, _ in scope["headers"]):
@@ -168,6 +183,11 @@ class StreamedFileResponse(Response):
             got = digest.hexdigest() if digest is not None else f"{sent} of {length} bytes"
             raise IntegrityError(self.served.path, self.served.sha256, got)
         await send({"type": "http.response.body", "body": pending, "more_body": False})
+
+
+@lru_cache(maxsize=4096)
+def _http_date(mtime: float) -> bytes:
+    return formatdate(mtime, usegmt=True).encode("latin-1")
 
 
 async def _start(send: Send, status: int, headers: dict[str, str]) -> None:

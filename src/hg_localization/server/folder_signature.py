@@ -18,8 +18,10 @@ signature is unchanged. The freshness promise of those answers:
   swapped for a link: seen by the next request (each folder's and ``repo.json``'s stat is
   compared on every request, the links on the way checked);
 - a file rewritten in place (same folder, same name: no folder's mtime moves): seen within
-  :data:`FILE_RECHECK_SECONDS` (the per-file stats are re-checked in a worker thread by the first
-  request after that);
+  :data:`FILE_RECHECK_SECONDS`. The per-file stats are re-checked in a background thread once
+  half that time has passed, while answers go on from memory: found unchanged, the answers go on;
+  changed (or not checked in time), the next request after :data:`FILE_RECHECK_SECONDS` takes
+  the full check. (Checked only when due, every request then queued for the check at once.)
 - while a folder's or ``repo.json``'s mtime is less than :data:`RACY_SECONDS` old, every request
   takes the full check: a change in the same clock tick as the last check would not move it.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +60,10 @@ class FolderSignature:
 
     listing: list[FileStat]
     folders: tuple[tuple[str, int, int], ...]
-    #: ``time.monotonic()`` of the walk, then of each check that found it unchanged.
+    #: ``time.monotonic()`` of the walk, then of each check that found it unchanged (when it began).
     checked_at: float
+    #: A background check (:meth:`refresh`) is under way.
+    refreshing: bool = False
 
     def holds(self, follow_links: bool) -> bool:
         """True while no folder and no file of the revision changed since the walk."""
@@ -74,27 +79,56 @@ class FolderSignature:
             return False
         return True
 
+    def refresh(self, follow_links: bool) -> None:
+        """Check again in a background thread (one at a time): found unchanged, ``checked_at``
+        moves to when the check began; else it stays, and the answers from memory stop when due."""
+        if self.refreshing:
+            return
+        self.refreshing = True
 
-def folder_stats(folders: list[str], follow_links: bool) -> tuple[tuple[str, int, int], ...]:
+        def check() -> None:
+            began = time.monotonic()
+            try:
+                if self.holds(follow_links):
+                    self.checked_at = max(self.checked_at, began)
+            finally:
+                self.refreshing = False
+
+        threading.Thread(target=check, name="hgloc-folder-recheck", daemon=True).start()
+
+
+def folder_stats(
+    folders: list[str], follow_links: bool, seen: dict[str, os.stat_result] | None = None
+) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, inode) of each folder; ``seen``: stats taken a moment ago, used as they are."""
     stats = []
     for path in folders:
-        try:
-            found = os.stat(path) if follow_links else os.lstat(path)
-        except OSError:
-            return ()  # gone: never equal to a signature taken while it was there
+        found = seen.get(path) if seen else None
+        if found is None:
+            try:
+                found = os.stat(path) if follow_links else os.lstat(path)
+            except OSError:
+                return ()  # gone: never equal to a signature taken while it was there
         stats.append((path, found.st_mtime_ns, found.st_ino))
     return tuple(stats)
 
 
-def check_folder(known: object, folder: Path, follow_links: bool) -> tuple[FolderSignature, bool]:
+def check_folder(
+    known: object, folder: Path, follow_links: bool, *, since: float | None = None
+) -> tuple[FolderSignature, bool]:
     """The signature of ``folder`` now, and whether it lists what ``known`` (the cached one) did.
 
     While ``known`` holds this is one ``stat`` per folder and file, and ``known`` itself comes back.
+    A check of ``known`` that began at ``since`` or later (``time.monotonic()``; another request's,
+    made while this one waited for it) is as fresh as a new one: ``known`` comes back unchecked.
     """
     now = time.monotonic()
-    if isinstance(known, FolderSignature) and known.holds(follow_links):
-        known.checked_at = now
-        return known, True
+    if isinstance(known, FolderSignature):
+        if since is not None and known.checked_at >= since:
+            return known, True
+        if known.holds(follow_links):
+            known.checked_at = now
+            return known, True
     folders: list[str] = []
     listing = confine.walk(folder, follow_links=follow_links, folders=folders)
     signature = FolderSignature(listing, folder_stats(folders, follow_links), now)
@@ -133,25 +167,33 @@ class FolderAnswers:
             return None
         links, repo_dir, settings_path, folder = paths
         known = self._walked.get(folder)
-        if known is None or time.monotonic() - known.checked_at > FILE_RECHECK_SECONDS:
+        age = time.monotonic() - known.checked_at if known is not None else FILE_RECHECK_SECONDS
+        if known is None or age >= FILE_RECHECK_SECONDS:
             return None
-        read = os.stat if self.follow_links else os.lstat
+        seen: dict[str, os.stat_result] = {}  # each path is stat'ed once (the repo's, the revision's)
         try:
-            if any(stat.S_ISLNK(os.lstat(path).st_mode) for path in links):
-                return None
-            repo = read(repo_dir)
+            for path in links:  # from the root down: none may be a link
+                seen[path] = found = os.lstat(path)
+                if stat.S_ISLNK(found.st_mode):
+                    return None
+            repo = seen.get(repo_dir) or (os.stat if self.follow_links else os.lstat)(repo_dir)
+        except OSError:
+            return None  # gone: the full check says what
+        try:
             found = os.lstat(settings_path)
             settings: tuple[int, ...] = (found.st_mode, found.st_mtime_ns, found.st_size, found.st_ino)
         except FileNotFoundError:
             settings = ()
         except OSError:
             return None
-        folders = folder_stats([path for path, _, _ in known.folders], self.follow_links)
+        folders = folder_stats([path for path, _, _ in known.folders], self.follow_links, seen)
         if folders != known.folders:
             return None
         newest = max(repo.st_mtime_ns, settings[1] if settings else 0, *(m for _, m, _ in folders))
         if time.time_ns() - newest < RACY_SECONDS * 1e9:
             return None
+        if age >= FILE_RECHECK_SECONDS / 2:  # checked again before it is due: answers never wait for it
+            known.refresh(self.follow_links)
         return repo.st_mtime_ns, repo.st_ino, settings, known
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,6 +80,8 @@ class FolderSource:
         self._hashes: dict[tuple[str, int, int, int], tuple[str, str]] = {}
         self._revisions: dict[tuple[str, str, bool], tuple[FolderSignature, ServedRevision]] = {}
         self._lock = threading.Lock()
+        #: One check (or walk) of a revision folder at a time: the requests that waited reuse it.
+        self._checking: dict[str, threading.Lock] = {}
         self._answers = FolderAnswers(follow_symlinks)
 
     @classmethod
@@ -154,23 +157,33 @@ class FolderSource:
         return disk_file_response(served, headers)
 
     def _load(self, repo: ServedRepo, revision: str) -> ServedRevision:
-        """The revision in ``revision``'s folder: walked again only when its folders or files changed."""
+        """The revision in ``revision``'s folder: walked again only when its folders or files changed.
+
+        Checks of one folder take turns, and a check that began after this request arrived
+        answers it too: when the per-file stats are due again (:mod:`.folder_signature`), the
+        16 requests that find them due wait for one check instead of making 16.
+        """
+        arrived = time.monotonic()
         folder = repo.path / revision_folder(revision)
         below = self.below(repo.repo_type)
         if below is not None and confine.links_below(folder, below):
             raise RevisionNotFoundError(repo.repo_id, revision, repo.repo_type)
         key = (str(folder), revision, repo.private)
         with self._lock:
-            cached = self._revisions.get(key)
-        signature, unchanged = check_folder(cached and cached[0], folder, self.follow_symlinks)
-        self._answers.walked(folder, signature)
-        if cached is not None and unchanged:
-            loaded = cached[1]
-        else:
-            loaded = self._build(repo, revision, signature.listing, below)
-        if cached is None or cached[0] is not signature:
+            checking = self._checking.setdefault(str(folder), threading.Lock())
+        with checking:
             with self._lock:
-                self._revisions[key] = (signature, loaded)
+                cached = self._revisions.get(key)
+            known = cached and cached[0]
+            signature, unchanged = check_folder(known, folder, self.follow_symlinks, since=arrived)
+            self._answers.walked(folder, signature)
+            if cached is not None and unchanged:
+                loaded = cached[1]
+            else:
+                loaded = self._build(repo, revision, signature.listing, below)
+            if cached is None or cached[0] is not signature:
+                with self._lock:
+                    self._revisions[key] = (signature, loaded)
         return loaded
 
     def _build(

@@ -9,9 +9,10 @@ Nothing that grows with a repo runs on the event loop: each answer is looked up 
 one worker thread (``run_in_threadpool``), so a large tree or paths-info request never delays
 another client or ``/health``. The exception is the small answers of a revision already answered
 (resolve, and info once its body is built) from a source with a cheap freshness check
-(:class:`AnswerSignatures`: a few ``lstat`` calls, for the store and for a folder of repos, whose
-freshness :mod:`.folder_signature` states): they are answered on the event loop, which saves the
-thread hop that was most of their time (bench/README.md).
+(:class:`~.answered.AnswerSignatures`: a few ``lstat`` calls for the store and for a folder of
+repos, whose freshness :mod:`.folder_signature` states; the ttl for the bucket): they are answered
+on the event loop (:meth:`HubReadApi.from_memory`, called by :mod:`.fast_reads` before any
+routing), which saves the thread hop and the router that were most of their time (bench/README.md).
 
 A paths-info request names at most :data:`PATHS_INFO_MAX_PATHS` paths (the Hub's own clients
 send at most 1,000 at a time).
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -29,9 +30,11 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from hg_localization.errors import EntryNotFoundError, HGLocalizationError
 from hg_localization.server.access_log import audit_download
+from hg_localization.server.answered import AnsweredRevisions, AnswerKey
 from hg_localization.server.auth import ServerTokens
 from hg_localization.server.hub_json import (
     card_data,
@@ -45,10 +48,6 @@ from hg_localization.server.responses import error_response, header_value, hub_e
 from hg_localization.server.routing import ApiRoute, ListRoute, ResolveRoute
 from hg_localization.server.served import ServedFile, ServedRepo, ServedRevision, Source
 
-#: Revisions whose info answer is kept (all are dropped when full: a rebuild costs one request).
-INFO_CACHE_SIZE = 256
-#: Answered (repo, revision) pairs and file headers kept for the event-loop path (dropped when full).
-ANSWER_CACHE_SIZE = 4096
 #: The most paths one paths-info request may name; more is a 400 that says so.
 PATHS_INFO_MAX_PATHS = 1000
 PATHS_INFO_TOO_MANY = (
@@ -57,18 +56,6 @@ PATHS_INFO_TOO_MANY = (
 )
 #: The longest field of a paths-info form: a repo path (≤ 1024 characters), percent-encoded.
 _FORM_FIELD_MAX_BYTES = 16 * 1024
-
-
-@runtime_checkable
-class AnswerSignatures(Protocol):
-    """A source that can tell cheaply, on the event loop, whether an answer it gave still holds."""
-
-    def answer_signature(self, repo_type: Any, repo_id: str, revision: str | None) -> object | None:
-        """Equal between two calls only if ``repo()``/``resolve_in()`` would answer the same (None:
-        no cheap check). Taken before an answer is built, so a change meanwhile is seen next time."""
-
-
-_Key = tuple[str, str, str | None]
 
 
 @dataclass
@@ -87,31 +74,31 @@ class HubReadApi:
     source: Source
     tokens: ServerTokens
     tree_page_size: int = 1000
-    #: The info answer of each revision, built once (its README's YAML, every file): keyed by the
-    #: revision object, which the source keeps while the revision is unchanged.
-    _info_bodies: dict[tuple[int, bool], tuple[ServedRevision, bytes]] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    #: (type, repo id, revision as asked) -> (the source's signature, repo, revision) last answered.
-    _answers: dict[_Key, tuple[object, ServedRepo, ServedRevision]] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    #: The Hub's headers of a file: keyed by (revision object, path, immutable); never mutated.
-    _headers: dict[tuple[int, str, bool], tuple[ServedRevision, dict[str, str]]] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    #: The revisions answered, their info answers and file headers (see :mod:`.answered`).
+    memory: AnsweredRevisions = field(init=False, repr=False)
 
-    def _signature(self, key: _Key) -> object | None:
-        source = self.source
-        return source.answer_signature(*key) if isinstance(source, AnswerSignatures) else None
+    def __post_init__(self) -> None:
+        self.memory = AnsweredRevisions(self.source)
 
-    def _answered(self, request: Request, key: _Key) -> tuple[ServedRepo, ServedRevision] | Response | None:
+    def from_memory(self, scope: Scope, route: ResolveRoute | ApiRoute) -> Response | None:
+        """The answer to a resolve, or to an info request, of a revision answered before while the
+        source says it still holds (the token checked again); None when it needs the source (then
+        the request is routed as any other). Runs on the event loop: a few syscalls at most."""
+        request = Request(scope)
+        found = self._answered(request, (route.repo_type, route.repo_id, route.revision))
+        if found is None or isinstance(found, Response):
+            return found
+        if isinstance(route, ResolveRoute):
+            return self._resolve_in(request, route, *found)
+        return self.memory.info(found[1], _with_blobs(request))
+
+    def _answered(
+        self, request: Request, key: AnswerKey
+    ) -> tuple[ServedRepo, ServedRevision] | Response | None:
         """The revision answered last for ``key`` while the source says it still holds (the token
         checked again), else None: then the answer is looked up in a worker thread."""
-        cached = self._answers.get(key)
-        if cached is None or self._signature(key) != cached[0]:
-            return None
-        return self._guarded(request, cached[1], cached[2])
+        found = self.memory.lookup(key)
+        return None if found is None else self._guarded(request, *found)
 
     # --- access (each runs in a worker thread) -------------------------------------------------
     def _guard(self, request: Request, repo: ServedRepo) -> Response | None:
@@ -135,8 +122,8 @@ class HubReadApi:
     def _open_in_repo(
         self, request: Request, repo_type: Any, repo_id: str, revision: str | None
     ) -> tuple[ServedRepo, ServedRevision] | Response:
-        key: _Key = (repo_type, repo_id, revision)
-        signature = self._signature(key)  # before reading: a change meanwhile fails the next check
+        key: AnswerKey = (repo_type, repo_id, revision)
+        signature = self.memory.signature(key)  # before reading: a change meanwhile fails the next check
         try:
             repo = self.source.repo(repo_type, repo_id)
         except HGLocalizationError as exc:
@@ -149,9 +136,7 @@ class HubReadApi:
         except HGLocalizationError as exc:
             return error_response(exc)
         if signature is not None:
-            if len(self._answers) >= ANSWER_CACHE_SIZE:
-                self._answers.clear()
-            self._answers[key] = (signature, repo, resolved)
+            self.memory.remember(key, signature, repo, resolved)
         return self._guarded(request, repo, resolved)
 
     def _guarded(
@@ -172,9 +157,9 @@ class HubReadApi:
             return found
         if found is None:
             return await run_in_threadpool(self._info, request, route)
-        cached = self._info_bodies.get((id(found[1]), _with_blobs(request)))
-        if cached is not None and cached[0] is found[1]:
-            return Response(cached[1], media_type="application/json")
+        answer = self.memory.info(found[1], _with_blobs(request))
+        if answer is not None:
+            return answer
         return await run_in_threadpool(self._info_answer, request, found[1])  # reads the README
 
     def _info(self, request: Request, route: ApiRoute) -> Response:
@@ -182,15 +167,14 @@ class HubReadApi:
         return opened if isinstance(opened, Response) else self._info_answer(request, opened)
 
     def _info_answer(self, request: Request, opened: ServedRevision) -> Response:
+        """The info answer, built once per revision and query variant (a source hands out one
+        object per unchanged revision), then sent as it is to every request for it."""
         with_blobs = _with_blobs(request)
-        key = (id(opened), with_blobs)  # a source hands out one object per unchanged revision
-        cached = self._info_bodies.get(key)
-        if cached is None or cached[0] is not opened:
+        answer = self.memory.info(opened, with_blobs)
+        if answer is None:
             body = JSONResponse(repo_info_json(opened, card_data(opened), with_blobs=with_blobs)).body
-            if len(self._info_bodies) >= INFO_CACHE_SIZE:
-                self._info_bodies.clear()
-            cached = self._info_bodies[key] = (opened, bytes(body))
-        return Response(cached[1], media_type="application/json")
+            answer = self.memory.keep_info(opened, with_blobs, bytes(body))
+        return answer
 
     # --- GET /api/{type}s/{repo}/commits/{rev} ---------------------------------------------------
     async def commits(self, request: Request, route: ApiRoute) -> Response:
@@ -322,16 +306,16 @@ class HubReadApi:
         self, revision: ServedRevision, served: ServedFile, *, immutable: bool
     ) -> dict[str, str]:
         """:func:`file_headers`, built once per file of a loaded revision (callers copy it)."""
-        key = (id(revision), served.path, immutable)
-        cached = self._headers.get(key)
-        if cached is None or cached[0] is not revision:
-            if len(self._headers) >= ANSWER_CACHE_SIZE:
-                self._headers.clear()
-            cached = self._headers[key] = (revision, file_headers(revision, served, immutable=immutable))
-        return cached[1]
+        headers = self.memory.headers(revision, served.path, immutable)
+        if headers is None:
+            headers = file_headers(revision, served, immutable=immutable)
+            self.memory.keep_headers(revision, served.path, immutable, headers)
+        return headers
 
 
 def _with_blobs(request: Request) -> bool:
+    if not request.scope.get("query_string"):  # the usual request: no query to parse
+        return False
     return request.query_params.get("blobs", "").lower() == "true"
 
 

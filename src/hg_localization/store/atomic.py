@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import tempfile
@@ -84,6 +83,8 @@ def swap_in(new: Path, live: Path) -> Path | None:
 
 
 def _exchange(first: Path, second: Path) -> bool:
+    import ctypes  # here: only a swap needs it, and every command line imports this module
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2

@@ -9,6 +9,7 @@
           .hg_localization_bucket_metadata.json   written last: the folder is complete only with it
       <namespace>/<name>/.<revision>.staging/  a localization in progress (resumable, never listed)
       .locks/<namespace>/<name>/<revision>.lock
+      .locks/.pushed/<namespace>/<name>/<revision>.<destination>.json   what the last push left there
 
 - Ids without a namespace (``gpt2``) live under the reserved ``_`` namespace folder.
 - A revision with slashes (``refs/pr/1``) is one folder, percent-encoded (``refs%2Fpr%2F1``).
@@ -27,6 +28,8 @@ from hg_localization.ids import RepoId, RepoType, revision_folder
 METADATA_FILENAME = ".hg_localization_bucket_metadata.json"
 BY_BUCKET_FOLDER = "by_bucket"
 LOCKS_FOLDER = ".locks"
+#: Under LOCKS_FOLDER: what each revision's last push left in a bucket (store/push_record.py).
+PUSHED_FOLDER = ".pushed"
 STAGING_SUFFIX = ".staging"
 PARTIAL_SUFFIX = ".incomplete"
 #: A repo's card, as the Hub names it.
@@ -67,6 +70,12 @@ class StoreLayout:
 
     def metadata_file(self, repo_id: RepoId, revision: str) -> Path:
         return self.revision_dir(repo_id, revision) / METADATA_FILENAME
+
+    def push_record_file(self, repo_id: RepoId, revision: str, destination: str) -> Path:
+        """The push record of a revision for one destination (a digest of the bucket and prefix)."""
+        namespace, name = repo_id.folder_parts
+        folder = self.base / LOCKS_FOLDER / PUSHED_FOLDER / namespace / name
+        return folder / f"{revision_folder(revision)}.{destination}.json"
 
     def lock_file(self, repo_id: RepoId, revision: str) -> Path:
         namespace, name = repo_id.folder_parts

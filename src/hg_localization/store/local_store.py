@@ -16,8 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from filelock import FileLock
+from typing import TYPE_CHECKING
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError
 from hg_localization.ids import (
@@ -36,8 +35,12 @@ from hg_localization.store.layout import (
     METADATA_FILENAME,
     StoreLayout,
 )
-from hg_localization.store.manifest import RevisionManifest
 from hg_localization.store.staging import ContentIndex, Staging
+
+if TYPE_CHECKING:  # imported where used: listing from the summary index needs neither (start-up)
+    from filelock import FileLock
+
+    from hg_localization.store.manifest import RevisionManifest
 
 logger = logging.getLogger(__name__)
 #: How a metadata file's bytes are read (a server's reader never follows a link).
@@ -179,6 +182,8 @@ class LocalStore:
         One instance per lock file in a process, so code that already holds it (a push inside a
         localization) may take it again.
         """
+        from filelock import FileLock
+
         path = self.layout.lock_file(repo_id, revision)
         path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(path), is_singleton=True)
@@ -279,6 +284,8 @@ def store_scopes(root: Path, repo_type: RepoType, configured: str | None) -> lis
 
 def _read_manifest(path: Path, read_bytes: _Reader) -> tuple[RevisionManifest | None, str | None]:
     """The metadata file at ``path``, or why it cannot be used; ``(None, None)`` when there is none."""
+    from hg_localization.store.manifest import RevisionManifest
+
     try:
         data = read_bytes(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -295,11 +302,12 @@ def _read_manifest(path: Path, read_bytes: _Reader) -> tuple[RevisionManifest | 
 
 def _revision_named_by(folder: Path) -> str | None:
     """The revision a folder's name stands for; None for a folder that is not a revision folder."""
-    return _revision_named(folder.name)
+    return revision_named(folder.name)
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of the name; a store repeats ``main`` a lot
-def _revision_named(name: str) -> str | None:
+def revision_named(name: str) -> str | None:
+    """The revision a revision folder's name stands for; None for a name that is not one."""
     revision = revision_from_folder(name)
     try:
         validate_revision(revision)

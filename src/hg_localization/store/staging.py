@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hg_localization.errors import InvalidInputError
 from hg_localization.store.atomic import link_or_copy
 from hg_localization.store.layout import PARTIAL_SUFFIX
-from hg_localization.store.manifest import FileRecord
+
+if TYPE_CHECKING:
+    from hg_localization.store.manifest import FileRecord
 
 
 class ContentIndex:

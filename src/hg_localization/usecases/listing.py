@@ -9,14 +9,15 @@ it), from every scope of the store (:func:`local_stores`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import RepoType
 from hg_localization.store.damaged import DamagedRevision
-from hg_localization.store.layout import CARD_FILENAME
-from hg_localization.store.local_store import LocalStore, StoredRevision, store_scopes
-from hg_localization.store.manifest import RevisionManifest, Selection
+from hg_localization.store.local_store import LocalStore, store_scopes
+from hg_localization.store.summary_index import RevisionSummary, SelectionSummary, scan_summaries
+
+if TYPE_CHECKING:
+    from hg_localization.config import HGLocalizationConfig
 
 
 def local_stores(config: HGLocalizationConfig, repo_type: RepoType) -> list[LocalStore]:
@@ -28,10 +29,12 @@ def local_stores(config: HGLocalizationConfig, repo_type: RepoType) -> list[Loca
 
 def listed(
     config: HGLocalizationConfig, repo_type: RepoType
-) -> list[tuple[str | None, StoredRevision | DamagedRevision]]:
+) -> list[tuple[str | None, RevisionSummary | DamagedRevision]]:
     """Every revision folder of every scope of the store (damaged ones included), in scope order,
-    each with its scope: the bucket id, or None for the unscoped store."""
-    return [(store.scope, item) for store in local_stores(config, repo_type) for item in store.scan()]
+    each with its scope: the bucket id, or None for the unscoped store. Complete ones are read
+    from the store's summary index while their metadata file is unchanged (``store/summary_index``)."""
+    stores = local_stores(config, repo_type)
+    return [(store.scope, item) for store in stores for item in scan_summaries(store)]
 
 
 # --- describing what a copy holds ------------------------------------------------------------------
@@ -43,7 +46,7 @@ class Contents:
     the metadata files (a model's card and config)."""
 
     kind: Literal["full", "filtered", "metadata"]
-    filters: tuple[Selection, ...] = ()
+    filters: tuple[SelectionSummary, ...] = ()
 
     def describe(self) -> str:
         if self.kind != "filtered":
@@ -64,15 +67,15 @@ METADATA_ONLY = Contents("metadata")
 _FULL = Contents("full")
 
 
-def contents_of(manifest: RevisionManifest) -> Contents:
-    selections = manifest.selections
+def contents_of(summary: RevisionSummary) -> Contents:
+    selections = summary.selections
     if any(s.full and not s.include and not s.exclude and s.config_name is None for s in selections):
         return _FULL
     filters = tuple(s for s in selections if s.full or s.config_name is not None)
     return Contents("filtered", filters) if filters else METADATA_ONLY
 
 
-def _describe_filter(selection: Selection) -> str:
+def _describe_filter(selection: SelectionSummary) -> str:
     if selection.config_name is not None:
         words = [f"config {selection.config_name}"]
         words += [f"--exclude {p}" for p in selection.exclude]
@@ -131,7 +134,7 @@ def list_models(config: HGLocalizationConfig) -> list[LocalModel]:
     """Every revision folder of every scope of the model store, by id then revision (then scope,
     in lookup order); damaged ones included."""
     found = [
-        _describe_model(item, scope) if isinstance(item, StoredRevision) else _damaged_model(item, scope)
+        _describe_model(item, scope) if isinstance(item, RevisionSummary) else _damaged_model(item, scope)
         for scope, item in listed(config, "model")
     ]
     return sorted(found, key=lambda m: (m.model_id, m.revision))
@@ -154,20 +157,18 @@ def _damaged_model(damaged: DamagedRevision, scope: str | None) -> LocalModel:
     )
 
 
-def _describe_model(stored: StoredRevision, scope: str | None) -> LocalModel:
-    manifest = stored.manifest
-    paths = {record.path for record in manifest.files}
-    contents = contents_of(manifest)
+def _describe_model(summary: RevisionSummary, scope: str | None) -> LocalModel:
+    contents = contents_of(summary)
     return LocalModel(
-        model_id=manifest.repo_id,
-        revision=manifest.revision,
-        commit=manifest.commit,
-        has_card="README.md" in paths,
-        has_config="config.json" in paths,
+        model_id=summary.repo_id,
+        revision=summary.revision,
+        commit=summary.commit,
+        has_card=summary.has_card,
+        has_config=summary.has_config,
         full=contents.kind == "full",
-        size=manifest.total_size,
-        path=str(stored.path),
-        public=manifest.public,
+        size=summary.size,
+        path=summary.path,
+        public=summary.public,
         scope=scope,
         contents=contents,
     )
@@ -228,7 +229,7 @@ def list_datasets(config: HGLocalizationConfig) -> list[LocalDataset]:
     """Every revision folder of every scope of the dataset store, by id then revision (then scope,
     in lookup order); damaged ones included."""
     found = [
-        _describe_dataset(item, scope) if isinstance(item, StoredRevision) else _damaged_dataset(item, scope)
+        _describe_dataset(item, scope) if isinstance(item, RevisionSummary) else _damaged_dataset(item, scope)
         for scope, item in listed(config, "dataset")
     ]
     return sorted(found, key=lambda d: (d.dataset_id, d.revision))
@@ -253,25 +254,21 @@ def _damaged_dataset(damaged: DamagedRevision, scope: str | None) -> LocalDatase
     )
 
 
-def _describe_dataset(stored: StoredRevision, scope: str | None) -> LocalDataset:
-
-    manifest = stored.manifest
-    whole = any(
-        s.full and not s.include and not s.exclude and s.config_name is None for s in manifest.selections
-    )
-    names = sorted({s.config_name for s in manifest.selections if s.config_name is not None})
+def _describe_dataset(summary: RevisionSummary, scope: str | None) -> LocalDataset:
+    contents = contents_of(summary)
+    names = sorted({s.config_name for s in summary.selections if s.config_name is not None})
     return LocalDataset(
-        dataset_id=manifest.repo_id,
-        revision=manifest.revision,
-        commit=manifest.commit,
-        config_names=() if whole else tuple(names),
-        full=whole,
-        has_card=manifest.file(CARD_FILENAME) is not None,
-        files=len(manifest.files),
-        size=manifest.total_size,
-        path=str(stored.path),
-        public=manifest.public,
-        source=manifest.source,
+        dataset_id=summary.repo_id,
+        revision=summary.revision,
+        commit=summary.commit,
+        config_names=() if contents.kind == "full" else tuple(names),
+        full=contents.kind == "full",
+        has_card=summary.has_card,
+        files=summary.files,
+        size=summary.size,
+        path=summary.path,
+        public=summary.public,
+        source=summary.source,
         scope=scope,
-        contents=contents_of(manifest),
+        contents=contents,
     )

@@ -16,10 +16,10 @@ localization answers from the store, and reading the Hub is refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import InvalidInputError, NotLocalizedError, UpstreamError
-from hg_localization.hub.client import HubClient
 from hg_localization.ids import (
     RepoId,
     RepoType,
@@ -32,8 +32,11 @@ from hg_localization.progress import ProgressListener
 from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.local_store import LocalStore, StoredRevision
 from hg_localization.usecases.listing import local_stores as local_stores  # no Hub client there
-from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache, localize
 from hg_localization.usecases.options import LocalizeOptions
+
+if TYPE_CHECKING:  # imported where used: a bucket sync or a store lookup needs no Hub client
+    from hg_localization.hub.client import HubClient
+    from hg_localization.usecases.localize import LocalizeOutcome, LocalizeRequest, TeamCache
 
 DEFAULT_REVISION = "main"
 OFFLINE_HINT = "HF_HUB_OFFLINE is set: only the local store is used. Unset it (or set it to 0) to fetch."
@@ -49,6 +52,8 @@ def hub_client(config: HGLocalizationConfig) -> HubClient:
     """The configured Hub; with ``HF_HUB_OFFLINE`` set, an UpstreamError that says so."""
     if config.offline:
         raise UpstreamError("HF_HUB_OFFLINE is set: the Hub is not contacted.", hint=OFFLINE_HINT)
+    from hg_localization.hub.client import HubClient
+
     return HubClient(config.hf_endpoint, config.token, timeout=config.download_timeout)
 
 
@@ -75,6 +80,8 @@ def localize_request(
     progress: ProgressListener,
 ) -> LocalizeOutcome:
     """Run ``request`` against every scope of the store, the team bucket and ``hub``."""
+    from hg_localization.usecases.localize import localize
+
     stores = local_stores(config, request.repo_type)
     try:
         return localize(

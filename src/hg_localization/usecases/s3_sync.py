@@ -33,7 +33,6 @@ from hg_localization.s3.client import bucket_location
 from hg_localization.s3.errors import BucketUnreachableError
 from hg_localization.s3.keys import public_index_name
 from hg_localization.s3.public import parse_public_index, write_rebuilt_public_index
-from hg_localization.s3.public_reader import PublicReader
 from hg_localization.s3.push import PushReport, push_revision
 from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.local_store import LocalStore, StoredRevision
@@ -242,6 +241,8 @@ def list_public_repos(
     config: HGLocalizationConfig, repo_type: RepoType, public_url: str | None = None
 ) -> list[IndexEntry]:
     """The public index, read anonymously (no credentials are used even when configured)."""
+    from hg_localization.s3.public_reader import PublicReader  # (httpx: only this command needs it)
+
     reader = PublicReader(public_url_of(config, public_url))
     name = public_index_name(repo_type)
     data = reader.get_bytes(name)
