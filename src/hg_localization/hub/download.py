@@ -28,7 +28,7 @@ from typing import BinaryIO, NamedTuple
 import httpx2
 
 from hg_localization.errors import IntegrityError, LocalFileError, UpstreamError
-from hg_localization.hub.http import HubHttp, RetriesExhausted, StreamedAnswer
+from hg_localization.hub.http import HubHttp, RetriesExhausted
 from hg_localization.hub.listing import RemoteFile
 from hg_localization.hub.retry import retryable
 from hg_localization.hub.write_behind import WriteBehind
@@ -164,7 +164,7 @@ class FileTransfer:
             return _Failure(httpx2.RemoteProtocolError("the answer ended before the end of the file"), None)
         return None
 
-    def _check_answer(self, response: StreamedAnswer, sink: BinaryIO, offset: int) -> None:
+    def _check_answer(self, response: httpx2.Response, sink: BinaryIO, offset: int) -> None:
         status = response.status_code
         if offset and status == 200:
             logger.info("The Hub ignored the Range request for %s; starting it over", self._remote.path)
@@ -183,7 +183,7 @@ class FileTransfer:
         if length.isdigit() and self._hasher.size + int(length) > self._remote.size:
             raise self._too_long(f"{self._hasher.size + int(length)} bytes")
 
-    def _receive(self, response: StreamedAnswer, sink: BinaryIO) -> None:
+    def _receive(self, response: httpx2.Response, sink: BinaryIO) -> None:
         """The body to disk, hashed; a big file's written and hashed in a thread of its own.
 
         Leaving writes every byte received (a dropped connection loses none): the retry asks

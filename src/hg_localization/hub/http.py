@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
@@ -28,16 +28,6 @@ MAX_ERROR_BYTES = 64 * 1024
 DEFAULT_TIMEOUT = 30.0
 
 _BODY_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
-
-
-class StreamedAnswer(Protocol):
-    """What a download reads of a streamed answer (an httpx response, or :class:`body_reader.Answer`)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> httpx2.Headers: ...
-    def iter_bytes(self) -> Iterator[bytes]: ...
 
 
 class RetriesExhausted(Exception):
@@ -113,23 +103,9 @@ class HubHttp:
         return body, response.headers
 
     @contextmanager
-    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[StreamedAnswer]:
-        """A streamed GET whose status is already checked (an error raises, bounded, before the body).
-
-        The body is read through :mod:`.body_reader` (5x less Python per byte than httpx) when it
-        can send the request exactly as the session would; else through the session.
-        """
-        from hg_localization.hub import body_reader  # urllib3: only a download pays for its import
-
-        session = _session()
-        if body_reader.usable(session, url):
-            with body_reader.stream(session, url, dict(headers), self.timeout.read) as answer:
-                if answer.status_code >= 400:
-                    first = answer.read_at_most(MAX_ERROR_BYTES)
-                    _raise_bounded(answer.status_code, answer.headers, first, answer.request)
-                yield answer
-            return
-        with session.stream(
+    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx2.Response]:
+        """A streamed GET whose status is already checked (an error raises, bounded, before the body)."""
+        with _session().stream(
             "GET", url, headers=dict(headers), timeout=self.timeout, follow_redirects=True
         ) as response:
             raise_for_status(response)

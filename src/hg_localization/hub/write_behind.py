@@ -1,9 +1,8 @@
 """Write and hash a download's bytes in a thread of their own, while the next ones are read.
 
-Reading an HTTP answer costs Python time for every read (:mod:`.body_reader`: one ``recv`` of
-up to 1 MiB; through httpx/h11, 64 KiB and four copies); writing and sha256 cost more, but
-outside the GIL (``os.write`` and hashlib for more than 2 KiB let go of it). Handing the bytes
-to a second thread runs both on two cores::
+Reading an HTTP answer through httpx/h11 costs Python time for every 64 KiB that arrives;
+writing and sha256 cost as much again, but outside the GIL (``os.write`` and hashlib for more
+than 2 KiB let go of it). Handing the bytes to a second thread runs both on two cores::
 
     reader (the caller)   chunk, chunk, … ─▶ queued (≤ QUEUE_LIMIT bytes)
     writer thread         a block of what came (≥ BLOCK_SIZE, or after MAX_DELAY s) ─▶ write, hash
