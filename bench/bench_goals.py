@@ -156,6 +156,12 @@ def run_startup(args: argparse.Namespace, work: Path) -> Section:
 
 
 # --- big GET and RSS ------------------------------------------------------------------------------
+def _serve_repos(repos: Path, port: int) -> list[str]:
+    """``hg-localization serve --repos`` on 127.0.0.1:``port``, without an access log."""
+    where = ["--host", HOST, "--port", str(port)]
+    return [HGLOC, "-q", "serve", "--repos", str(repos), "--no-access-log", *where]
+
+
 def _rss_kib(pid: int) -> int:
     """RSS of ``pid`` and its children (uvicorn's worker), KiB."""
     total = 0
@@ -190,18 +196,7 @@ def run_bigget(args: argparse.Namespace, work: Path) -> Section:
         rows.append(row_from("nginx GET (1 stream)", runs, bytes=size, note="sendfile, 2 workers"))
     port = free_port()
     base = f"http://{HOST}:{port}"
-    cmd = [
-        HGLOC,
-        "-q",
-        "serve",
-        "--repos",
-        str(repos),
-        "--no-access-log",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-    ]
+    cmd = _serve_repos(repos, port)
     with server_process(cmd, f"{base}/api/models/{REPO_ID}", cwd=work) as pid:
         file_url = f"{base}/{REPO_ID}/resolve/main/big.bin"
         _curl_seconds(file_url)
@@ -258,18 +253,7 @@ def run_warm(args: argparse.Namespace, work: Path) -> Section:
     store = work / "store-warm"
     port = free_port()
     url = f"http://{HOST}:{port}"
-    cmd = [
-        HGLOC,
-        "-q",
-        "serve",
-        "--repos",
-        str(repos),
-        "--no-access-log",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-    ]
+    cmd = _serve_repos(repos, port)
     with server_process(cmd, f"{url}/api/models/{REPO_ID}", cwd=work):
         env = _store_env(store, HGLOC_HF_ENDPOINT=url)
         download = [HGLOC, "download-model", REPO_ID, "--full-model", "--no-s3-upload"]
