@@ -125,6 +125,10 @@ class SeaweedServer:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.telemetry=false",
+            # Every test bucket is a SeaweedFS collection with a volume of its own: with the size
+            # `weed mini` derives from the disk (1 GiB here), a disk with 68 GB free allows only 67.
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=2000",
             f"-s3.config={d / 's3.json'}",
             f"-s3.localSocket={d / 's3.sock'}",
             f"-filer.localSocket={d / 'filer.sock'}",
