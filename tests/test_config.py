@@ -1,6 +1,9 @@
 """Configuration: fields, HGLOC_* variables, token precedence, secrets that hide themselves."""
 
+import dataclasses
+import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from hg_localization.cli import main
-from hg_localization.config import HGLocalizationConfig, load_config
+from hg_localization.config import (
+    SERVE_OPTIONS_VARIABLE,
+    HGLocalizationConfig,
+    Secret,
+    ServeOptions,
+    load_config,
+    serve_options_from_environment,
+)
 from hg_localization.errors import InvalidInputError
 
 
@@ -45,7 +55,7 @@ def test_secrets_never_show_in_repr_or_dump(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("HF_TOKEN", "hf_supersecret")
     monkeypatch.setenv("HGLOC_AWS_SECRET_ACCESS_KEY", "aws-supersecret")
     config = HGLocalizationConfig()
-    shown = repr(config) + str(config) + config.model_dump_json()
+    shown = repr(config) + str(config) + json.dumps(dataclasses.asdict(config), default=str)
     assert "hf_supersecret" not in shown
     assert "aws-supersecret" not in shown
 
@@ -206,3 +216,81 @@ def test_a_dot_env_file_configures_what_the_environment_does_not(
     assert config.s3_bucket_name == "dot-bucket"
     assert config.token == "hf_fromDotEnv123"
     assert HGLocalizationConfig(max_workers=2).max_workers == 2  # an argument wins over both
+
+
+# --- a plain dataclass: immutable, every copy checked, secrets that hide themselves ----------------
+
+
+def test_a_secret_hides_itself_and_compares_by_value() -> None:
+    secret = Secret(SECRET)
+    assert secret.get_secret_value() == SECRET
+    assert SECRET not in repr(secret) + str(secret) + f"{secret}" + repr([secret])
+    assert str(secret) == "**********"
+    assert secret == Secret(SECRET) and secret != Secret("another-value") and secret != SECRET
+    assert not Secret("") and str(Secret("")) == ""
+
+
+def test_a_config_is_immutable_and_equal_by_value(tmp_path: Path) -> None:
+    config = HGLocalizationConfig(models_store_path=tmp_path, hf_token=SECRET)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.max_workers = 3  # type: ignore[misc]
+    assert config == HGLocalizationConfig(models_store_path=tmp_path, hf_token=SECRET)
+    assert config != HGLocalizationConfig(models_store_path=tmp_path, hf_token=SECRET + "x")
+
+
+def test_every_field_has_a_rule_and_survives_a_pickle(tmp_path: Path) -> None:
+    from hg_localization import config as module
+
+    assert list(module._RULES) == [f.name for f in dataclasses.fields(HGLocalizationConfig)]
+    assert set(module.ConfigValues.__annotations__) == set(module._RULES)
+    config = HGLocalizationConfig(models_store_path=tmp_path, aws_secret_access_key=SECRET)
+    assert pickle.loads(pickle.dumps(config)) == config
+
+
+def test_a_changed_copy_is_checked_like_the_original(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = HGLocalizationConfig(models_store_path=tmp_path, hf_token=SECRET)
+    monkeypatch.setenv("HGLOC_MAX_WORKERS", "7")  # a copy does not read the environment again
+    copy = config.with_overrides(max_workers="3", s3_data_prefix="/team/", models_store_path="~/m")
+    assert (copy.max_workers, copy.s3_data_prefix, copy.token) == (3, "team", SECRET)
+    assert copy.models_store_path == Path("~/m").expanduser()
+    assert dataclasses.replace(config, hf_endpoint="http://hub/").hf_endpoint == "http://hub"
+    for bad in ({"max_workers": 0}, {"hf_endpoint": "hub:8000"}, {"hf_token": f"x {SECRET}"}):
+        with pytest.raises(InvalidInputError) as caught:
+            config.with_overrides(**bad)  # type: ignore[arg-type]
+        assert SECRET not in str(caught.value)
+        with pytest.raises(InvalidInputError):
+            dataclasses.replace(config, **bad)
+    with pytest.raises(TypeError, match="max_worker"):
+        config.with_overrides(max_worker=3)  # type: ignore[call-arg]
+
+
+def test_every_problem_is_named_at_once_with_what_would_be_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HGLOC_MAX_WORKERS", "lots")
+    monkeypatch.setenv("hgloc_download_timeout", "0")
+    with pytest.raises(InvalidInputError) as caught:
+        HGLocalizationConfig(serve_presign_expiry=5)
+    message, hint = caught.value.message, str(caught.value.hint)
+    assert "HGLOC_MAX_WORKERS: must be a whole number from 1 to 64, not 'lots'" in message
+    assert "hgloc_download_timeout: must be a number of seconds above 0 and at most 3600, not '0'" in message
+    assert "serve_presign_expiry: must be a whole number of seconds from 60 to 604800, not 5" in message
+    assert "Fix or unset HGLOC_MAX_WORKERS, hgloc_download_timeout" in hint and "serve_presign_expiry" in hint
+
+
+@pytest.mark.parametrize(
+    ("value", "offline"), [("1", True), ("yes", True), (" TRUE ", True), ("0", False), ("", False)]
+)
+def test_hf_hub_offline_is_read_as_huggingface_hub_reads_it(
+    value: str, offline: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert HGLocalizationConfig().offline is offline
+
+
+def test_serve_options_reach_the_workers_unchanged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    options = ServeOptions(source="bucket", repos=tmp_path, allow=("org/*",), revalidate=2, redirect=True)
+    monkeypatch.setenv(*options.environment().popitem())
+    assert serve_options_from_environment() == options
+    for bad in ("[]", "{", '{"source": "ftp"}', '{"allow": [1]}', '{"redirect": "no"}'):
+        monkeypatch.setenv(SERVE_OPTIONS_VARIABLE, bad)
+        with pytest.raises(InvalidInputError, match=f"{SERVE_OPTIONS_VARIABLE} is not valid"):
+            serve_options_from_environment()

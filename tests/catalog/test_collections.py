@@ -152,4 +152,4 @@ def test_serve_collections_option_and_the_working_directorys_manifest(
     with pytest.raises(InvalidInputError, match="line 4"):
         build_app(ServeOptions(collections=tmp_path / "bad.yaml"), config)
     options = ServeOptions(collections=manifest)
-    assert ServeOptions.model_validate_json(options.environment().popitem()[1]).collections == manifest
+    assert ServeOptions.from_json(options.environment().popitem()[1]).collections == manifest

@@ -186,7 +186,7 @@ def test_rich_bars_mark_uploads_apart_from_downloads() -> None:
     from hg_localization.cli.output import _RichProgress
 
     bars = Progress()
-    listener = _RichProgress(bars)
+    listener = _RichProgress(lambda: bars)
     listener.file_started("model.safetensors", 10)
     listener.upload_started("model.safetensors (upload)", 10)
     descriptions = [task.description for task in bars.tasks]

@@ -17,6 +17,7 @@ TABLES: list[tuple[str | None, list[str], list[tuple[Any, ...]]]] = [
     ("A title much longer than the table it is the title of", ["i", "j"], [("a", 1), ("bb", 22)]),
     ("Markup stays text", ["id", "size"], [("a", "[red]x[/red]"), ("b", "3.2 KB"), ("c", ":smile:")]),
     ("Not ASCII", ["id"], [("é",), ("b",)]),
+    ("Backslashes", ["id"], [("a\\",), ("b\\",), ("\\[c]",)]),
     ("Too wide: rich folds it", ["id", "w"], [("a" * 150, "b" * 60), ("b", "c")]),
 ]
 

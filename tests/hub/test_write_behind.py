@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,8 +21,9 @@ def _chunks(total: int) -> list[bytes]:
     return [os.urandom(min(CHUNK, total - start)) for start in range(0, total, CHUNK)]
 
 
-def _write_all(sink: BinaryIO, data: bytes) -> None:
-    sink.write(data)
+def _write_all(sink: BinaryIO, chunks: Sequence[bytes]) -> None:
+    for chunk in chunks:
+        sink.write(chunk)
 
 
 @pytest.mark.parametrize("threaded", [True, False], ids=["threaded", "inline"])
@@ -41,7 +43,7 @@ def test_every_chunk_is_written_and_hashed_in_order(tmp_path: Path, threaded: bo
 
 
 def test_a_failed_write_reaches_the_reader_which_never_waits_on_a_dead_writer(tmp_path: Path) -> None:
-    def disk_full(sink: BinaryIO, data: bytes) -> None:
+    def disk_full(sink: BinaryIO, chunks: Sequence[bytes]) -> None:
         raise OSError(28, "No space left on device")
 
     hasher = StreamHasher()

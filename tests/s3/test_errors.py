@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import StorageError
-from hg_localization.s3.client import BucketLocation, make_client
-from hg_localization.s3.errors import BucketUnreachableError, is_not_found, is_precondition_failed, translate
+from hg_localization.s3.client import NEXT_OBJECTS, NEXT_UPLOADS, BucketLocation, make_client, pages
+from hg_localization.s3.errors import (
+    BucketUnreachableError,
+    bucket_errors,
+    foreign_errors,
+    is_not_found,
+    is_precondition_failed,
+    translate,
+)
 from hg_localization.s3.keys import BucketKeys
 
 from helpers.cli import run
@@ -51,7 +60,8 @@ def test_facts_callers_branch_on() -> None:
 @pytest.mark.parametrize("endpoint", ["localhost:8333", "ftp://s3.internal", "http://"])
 def test_a_malformed_endpoint_url_says_what_it_must_look_like(tmp_path: Path, endpoint: str) -> None:
     config = HGLocalizationConfig(models_store_path=tmp_path, s3_bucket_name="team-bucket")
-    bad = config.model_copy(update={"s3_endpoint_url": endpoint})  # (however the configuration got it)
+    bad = copy.copy(config)
+    object.__setattr__(bad, "s3_endpoint_url", endpoint)  # unchecked (however the configuration got it)
     with pytest.raises(StorageError) as caught:
         make_client(bad)
     assert f"The S3 endpoint URL '{endpoint}' is not valid: it must start with http:// or https://" in str(
@@ -62,7 +72,8 @@ def test_a_malformed_endpoint_url_says_what_it_must_look_like(tmp_path: Path, en
 
 def test_a_malformed_endpoint_url_never_shows_a_password(tmp_path: Path) -> None:
     config = HGLocalizationConfig(models_store_path=tmp_path, s3_bucket_name="team-bucket")
-    bad = config.model_copy(update={"s3_endpoint_url": "admin:pa55word@localhost:8333"})
+    bad = copy.copy(config)
+    object.__setattr__(bad, "s3_endpoint_url", "admin:pa55word@localhost:8333")  # unchecked
     with pytest.raises(StorageError) as caught:
         make_client(bad)
     assert "pa55word" not in str(caught.value) and "'***@localhost:8333'" in caught.value.message
@@ -79,3 +90,38 @@ def test_the_cli_reports_a_malformed_endpoint_url_instead_of_an_unexpected_error
     assert code != 0 and code != 1, err
     assert "Unexpected error" not in err
     assert "localhost:8333" in err and "http://" in err
+
+
+def test_transfer_errors_are_ours_to_translate_once_the_transfer_manager_is_loaded() -> None:
+    """boto3 and s3transfer are imported only by transfers; their errors are caught from then on
+    (a sync with nothing to send never imports them, and so can never meet one)."""
+    from s3transfer.exceptions import RetriesExceededError, S3UploadFailedError
+
+    from hg_localization.s3 import managed  # noqa: F401 (what a transfer loads)
+
+    assert {S3UploadFailedError, RetriesExceededError} <= set(foreign_errors())
+    error = translate(RetriesExceededError(ValueError("reset")), WHERE, "upload 'x' to")
+    assert isinstance(error, BucketUnreachableError)
+
+
+def test_listings_follow_every_page_and_stop_on_a_server_that_repeats_itself() -> None:
+    answers = {
+        None: {"IsTruncated": True, "NextContinuationToken": "b", "Contents": [1]},
+        "b": {"IsTruncated": True, "NextContinuationToken": "c", "Contents": [2]},
+        "c": {"IsTruncated": False, "NextContinuationToken": "ignored", "Contents": [3]},
+    }
+    asked: list[dict[str, Any]] = []
+
+    def listing(**params: Any) -> dict[str, Any]:
+        asked.append(params)
+        return answers[params.get("ContinuationToken")]
+
+    listed = pages(listing, NEXT_OBJECTS, Bucket="b", Prefix="p/")
+    assert [item for page in listed for item in page["Contents"]] == [1, 2, 3]
+    assert asked[0] == {"Bucket": "b", "Prefix": "p/"} and asked[2]["ContinuationToken"] == "c"
+
+    def stuck(**params: Any) -> dict[str, Any]:
+        return {"IsTruncated": True, "NextKeyMarker": "k", "NextUploadIdMarker": None}
+
+    with pytest.raises(StorageError, match="same next token"), bucket_errors(WHERE, "list uploads in"):
+        list(pages(stuck, NEXT_UPLOADS, Bucket="b"))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import StorageError
+from hg_localization.errors import InvalidInputError, StorageError
 from hg_localization.s3.bucket import Bucket
+from hg_localization.s3.catalog import IndexEntry
 from hg_localization.s3.public import add_to_public_index, read_public_index
 from hg_localization.store.manifest import RevisionManifest
 from hg_localization.usecases import s3_sync
@@ -141,3 +143,31 @@ def test_index_keys_that_escape_are_refused(tmp_path: Path) -> None:
     ):
         with pytest.raises(InvalidInputError):
             keys.parse_index_entry_key("model", key)
+
+
+def test_an_index_entry_is_written_as_before_and_read_strictly() -> None:
+    """Byte for byte what the pydantic model wrote (an unchanged entry is not written again), and
+    an entry that is not what this tool writes is refused (then rebuilt from its metadata)."""
+    entry = IndexEntry(
+        repo_id="org/modèle",
+        repo_type="model",
+        revision="main",
+        commit="c" * 40,
+        files=2,
+        size=2**40,
+        full=True,
+        fetched_at=datetime(2026, 11, 29, 12, 0, 0, 120000, tzinfo=UTC),
+    )
+    written = (
+        '{\n  "repo_id": "org/modèle",\n  "repo_type": "model",\n  "revision": "main",\n'
+        f'  "commit": "{"c" * 40}",\n  "files": 2,\n  "size": 1099511627776,\n  "full": true,\n'
+        '  "public": false,\n  "fetched_at": "2026-11-29T12:00:00.120000Z"\n}'
+    )
+    assert entry.to_json() == written
+    assert IndexEntry.from_json(written.encode()) == entry
+    assert entry.as_dict()["fetched_at"] == "2026-11-29T12:00:00.120000Z"
+    for field, value in (("files", "2"), ("full", 1), ("repo_type", "weights"), ("fetched_at", 0)):
+        with pytest.raises(InvalidInputError, match=f"{field}: should be"):
+            IndexEntry.from_json(json.dumps({**json.loads(written), field: value}).encode())
+    with pytest.raises(InvalidInputError, match="full: is missing"):
+        IndexEntry.from_json(written.replace('  "full": true,\n', "").encode())

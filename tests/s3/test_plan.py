@@ -135,7 +135,7 @@ def test_the_bucket_copy_never_shrinks_at_the_same_commit_and_is_replaced_at_ano
     assert merge_manifests(full, moved) is moved
     grown = merge_manifests(small, manifest(record("w.bin", "2"), full=True))
     assert [f.path for f in grown.files] == ["config.json", "w.bin"] and grown.full
-    assert merge_manifests(full, small.model_copy(update={"public": True})).public
+    assert merge_manifests(full, small.replace(public=True)).public
 
 
 def test_the_public_plan_copies_only_the_local_files_from_the_private_prefix() -> None:
@@ -151,15 +151,13 @@ def test_the_public_plan_copies_only_the_local_files_from_the_private_prefix() -
 
 def test_a_push_never_replaces_a_later_fetched_commit() -> None:
     now = datetime.now(UTC)
-    old = manifest(record("w.bin", "1"), commit="a" * 40).model_copy(
-        update={"fetched_at": now - timedelta(days=1)}
-    )
-    new = manifest(record("w.bin", "2"), commit="b" * 40).model_copy(update={"fetched_at": now})
+    old = manifest(record("w.bin", "1"), commit="a" * 40).replace(fetched_at=now - timedelta(days=1))
+    new = manifest(record("w.bin", "2"), commit="b" * 40).replace(fetched_at=now)
     assert merge_manifests(old, new) is new  # a branch moved forward: ours replaces it
     with pytest.raises(StorageError, match="The bucket has a newer commit") as caught:
         merge_manifests(new, old)
     assert "download-model org/bert --revision main --force" in str(caught.value.hint)
     with pytest.raises(StorageError, match="newer commit"):  # the plan refuses before any upload
         plan_private(old, Path("/store/rev"), new, {}, BucketKeys("team").private)
-    naive = old.model_copy(update={"fetched_at": (now - timedelta(days=2)).replace(tzinfo=None)})
+    naive = old.replace(fetched_at=(now - timedelta(days=2)).replace(tzinfo=None))
     assert merge_manifests(naive, new) is new  # a time without a zone is UTC

@@ -24,6 +24,7 @@ from hg_localization.usecases.models import localize_model
 from hg_localization.usecases.options import LocalizeOptions
 from hg_localization.usecases.s3_sync import bucket_cache
 
+from helpers.cli import use_in_cli
 from helpers.stored import publish_one_file
 
 pytestmark = pytest.mark.slow
@@ -154,6 +155,16 @@ def test_the_record_says_what_the_bucket_holds_not_what_the_folder_holds(tmp_pat
     assert record.load() == {"j": ("e", "s")}
 
 
+def test_a_push_needs_no_pydantic() -> None:
+    """Every push writes an index entry (a plain dataclass); the public index, still a pydantic
+    model, is imported only by what makes something public or reads the public index."""
+    code = (
+        "import sys, hg_localization.usecases.s3_sync, hg_localization.s3.push; "
+        "sys.exit(10 if 'pydantic' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
 def test_the_bucket_commands_load_no_hub_client_and_no_http_client() -> None:
     """A sync with nothing to send is mostly start-up: the Hub's client (huggingface_hub's HfApi,
     httpx) costs a quarter of a second that the bucket commands never use."""
@@ -163,3 +174,24 @@ def test_the_bucket_commands_load_no_hub_client_and_no_http_client() -> None:
         "sys.exit(10 if [m for m in heavy if m in sys.modules] else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_sync_with_nothing_to_send_loads_neither_boto3_nor_the_public_index(
+    team: HGLocalizationConfig, bert: StoredRevision, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its requests go through botocore alone: boto3 (with its resources and s3transfer, a fifth
+    of such a sync) is loaded only when files move, and the public index (a pydantic model) only
+    when something is made public."""
+    assert bucket_cache(team).push(bert).uploaded_files == len(bert.manifest.files)
+    use_in_cli(monkeypatch, team)
+    heavy = ("boto3", "s3transfer", "hg_localization.s3.managed", "hg_localization.s3.public")
+    code = (
+        "import atexit, runpy, sys\n"
+        f"atexit.register(lambda: print('LOADED', [m for m in {heavy!r} if m in sys.modules]))\n"
+        "sys.argv = ['hg-localization', 'sync-local-model-to-s3', 'hgloc-test/tiny-bert']\n"
+        "runpy.run_module('hg_localization', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "nothing to upload" in done.stdout + done.stderr
+    assert "LOADED []" in done.stdout

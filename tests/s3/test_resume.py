@@ -6,6 +6,7 @@ and the open uploads that are not this file's (other bytes, or nobody's any more
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -38,7 +39,7 @@ KEY = PREFIX + "model.safetensors"
 
 #: Run in a new process: push the revision, and stop for good once the first part is in the bucket.
 PUSH_AND_HANG = """
-import sys, time
+import json, sys, time
 from hg_localization.config import HGLocalizationConfig
 from hg_localization.ids import parse_repo_id
 from hg_localization.s3 import client as s3_client
@@ -53,7 +54,7 @@ class HangAfterFirstPart(ProgressListener):
         open(sys.argv[2], "w").close()
         time.sleep(3600)
 
-config = HGLocalizationConfig.model_validate_json(open(sys.argv[1]).read())
+config = HGLocalizationConfig(**json.load(open(sys.argv[1])))
 stored = model_store(config).get(parse_repo_id("hgloc-test/big-model"), "main")
 bucket_cache(config).push(stored, progress=HangAfterFirstPart())
 """
@@ -66,7 +67,7 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _config_file(team: HGLocalizationConfig, tmp_path: Path) -> Path:
-    data = json.loads(team.model_dump_json())
+    data = json.loads(json.dumps(dataclasses.asdict(team), default=str))
     secret = team.aws_secret_access_key
     data["aws_secret_access_key"] = secret.get_secret_value() if secret else None
     path = tmp_path / "config.json"

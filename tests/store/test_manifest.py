@@ -8,14 +8,17 @@ carry a value that would become a bad path, key or header.
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from hg_localization.errors import InvalidInputError
 from hg_localization.ids import is_commit_sha, parse_repo_id, validate_repo_path, validate_revision
+from hg_localization.store import manifest_json
 from hg_localization.store.manifest import FileRecord, RevisionManifest, Selection
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -39,7 +42,7 @@ def good_manifest(**changes: Any) -> RevisionManifest:
         ],
         card_data={"tags": ["a", {"b": [1, 2.5, None]}]},
     )
-    return manifest.model_copy(update=changes)
+    return manifest.replace(**changes)
 
 
 GOOD_MANIFEST = good_manifest()
@@ -151,3 +154,182 @@ def test_a_good_file_with_bytes_cut_or_replaced_gives_a_manifest_or_invalid_inpu
     position: int, replacement: bytes, removed: int
 ) -> None:
     parsed_or_refused(GOOD[:position] + replacement + GOOD[position + removed :])
+
+
+# What the pydantic models wrote, byte for byte (stores and buckets hold files written so):
+# indent 2, field order, UTF-8 unescaped, "Z" for UTC, floats as pydantic-core wrote them.
+WRITTEN = r"""{
+  "format": 1,
+  "repo_id": "org/model",
+  "repo_type": "model",
+  "revision": "refs/pr/1",
+  "commit": "0123456789abcdef0123456789abcdef01234567",
+  "selections": [
+    {
+      "full": true,
+      "include": [
+        "*.json"
+      ],
+      "exclude": [],
+      "config_name": null
+    },
+    {
+      "full": false,
+      "include": [],
+      "exclude": [],
+      "config_name": "default"
+    }
+  ],
+  "files": [
+    {
+      "path": "README.md",
+      "local_path": "model_card.md",
+      "size": 12,
+      "sha256": "abababababababababababababababababababababababababababababababab",
+      "git_sha1": "cccccccccccccccccccccccccccccccccccccccc",
+      "lfs": false
+    },
+    {
+      "path": "sub/w.bin",
+      "local_path": "sub/w.bin",
+      "size": 9223372036854775807,
+      "sha256": "abababababababababababababababababababababababababababababababab",
+      "git_sha1": "",
+      "lfs": true
+    }
+  ],
+  "missing": [
+    "tokenizer.json"
+  ],
+  "fetched_at": "2026-11-29T12:00:00.120000Z",
+  "source": "hub",
+  "source_url": "http://127.0.0.1:8080",
+  "public": false,
+  "private": false,
+  "card_data": {
+    "tags": [
+      "a",
+      {
+        "b": [
+          1,
+          2.5,
+          null,
+          true
+        ]
+      }
+    ],
+    "lr": 0.00002,
+    "eps": 1e-8,
+    "big": 1e+16,
+    "nan": null,
+    "text": "é \"q\" \\ \t\u0001 😀/",
+    "empty": {},
+    "none": [],
+    "day": "2026-01-02"
+  },
+  "ref_kind": "branch"
+}"""
+
+
+def written_manifest() -> RevisionManifest:
+    return RevisionManifest(
+        repo_id="org/model",
+        repo_type="model",
+        revision="refs/pr/1",
+        commit=COMMIT,
+        selections=[Selection(full=True, include=("*.json",)), Selection(config_name="default")],
+        files=[
+            FileRecord(
+                path="README.md", local_path="model_card.md", size=12, sha256=SHA256, git_sha1="c" * 40
+            ),
+            FileRecord(
+                path="sub/w.bin", local_path="sub/w.bin", size=2**63 - 1, sha256=SHA256, git_sha1="", lfs=True
+            ),
+        ],
+        missing=["tokenizer.json"],
+        fetched_at=datetime(2026, 11, 29, 12, 0, 0, 120000, tzinfo=UTC),
+        source_url="http://127.0.0.1:8080",
+        card_data={
+            "tags": ["a", {"b": [1, 2.5, None, True]}],
+            "lr": 2e-05,
+            "eps": 1e-08,
+            "big": 1e16,
+            "nan": float("nan"),
+            "text": 'é "q" \\ \t\u0001 😀/',
+            "empty": {},
+            "none": [],
+            "day": date(2026, 1, 2),  # a card's YAML has dates
+        },
+        ref_kind="branch",
+    )
+
+
+def test_a_manifest_is_written_as_it_always_was() -> None:
+    assert written_manifest().to_json() == WRITTEN
+    read = RevisionManifest.from_json(WRITTEN.encode())
+    assert read.to_json() == WRITTEN
+    assert read.fetched_at == datetime(2026, 11, 29, 12, 0, 0, 120000, tzinfo=UTC)
+    assert read.selections[0] == Selection(full=True, include=("*.json",))
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [
+        ("2026-11-29T12:00:00Z", "2026-11-29T12:00:00Z"),
+        ("2026-11-29T12:00:00.5+00:00", "2026-11-29T12:00:00.500000Z"),
+        ("2026-11-29T12:00:00-05:30", "2026-11-29T12:00:00-05:30"),
+        ("2026-11-29T12:00:00", "2026-11-29T12:00:00"),
+        ("2026-11-29 12:00Z", "2026-11-29T12:00:00Z"),
+        ("2026-11-29", "2026-11-29T00:00:00"),
+    ],
+)
+def test_fetched_at_reads_iso_8601_and_is_written_back_the_same_way(stored: str, written: str) -> None:
+    manifest = RevisionManifest.from_json(
+        GOOD.replace(b'"fetched_at": "', f'"fetched_at": "{stored}", "x": "'.encode())
+    )
+    assert f'"fetched_at": "{written}"' in manifest.to_json()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        GOOD.replace(b'"fetched_at": "', b'"fetched_at": 1700000000, "x": "'),
+        GOOD.replace(b'"fetched_at": "', b'"fetched_at": "2026-11-29T24:00:00Z", "x": "'),
+        GOOD.replace(b'"size": 12', b'"size": 12.0'),
+        GOOD.replace(b'"size": 12', b'"size": "12"'),
+        GOOD.replace(b'"lfs": false', b'"lfs": 0'),
+        GOOD.replace(b'"public": false', b'"public": "no"'),
+        GOOD.replace(b'"format": 1', b'"format": true'),
+        GOOD.replace(b'"card_data": {', b'"card_data": {"deep": ' + b"[" * 200 + b"]" * 200 + b","),
+        GOOD.replace(b'"card_data": {', b'"unknown": ' + b"[" * 201 + b"]" * 201 + b', "card_data": {'),
+    ],
+)
+def test_values_pydantic_coerced_and_values_nested_too_deeply_are_refused(data: bytes) -> None:
+    assert data != GOOD
+    assert parsed_or_refused(data) is None
+
+
+def test_a_copy_with_changes_leaves_the_manifest_as_it_was() -> None:
+    public = GOOD_MANIFEST.replace(public=True, missing=["x.json"])
+    assert public.public and public.missing == ["x.json"]
+    assert not GOOD_MANIFEST.public and GOOD_MANIFEST.missing == []
+    assert public.replace(public=False, missing=[]) == GOOD_MANIFEST
+
+
+# pydantic is still a dependency (the server's schemas): what it writes is the reference.
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6))
+def test_card_data_is_written_as_pydantic_wrote_it(card_data: dict[str, Any]) -> None:
+    written = TypeAdapter(dict[str, object]).dump_json(card_data, indent=2).decode()
+    assert manifest_json.dumps(card_data) == written
+
+
+@settings(max_examples=300)
+@given(
+    st.datetimes(),
+    st.none() | st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m))),
+)
+def test_fetched_at_is_written_as_pydantic_wrote_it(when: datetime, tz: timezone | None) -> None:
+    when = when.replace(tzinfo=tz)
+    assert manifest_json.datetime_text(when) == TypeAdapter(datetime).dump_json(when).decode().strip('"')
+    assert manifest_json.parse_datetime(manifest_json.datetime_text(when)) == when

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
 
+from hg_localization.errors import InvalidInputError
 from hg_localization.ids import parse_repo_id
 from hg_localization.store import summary_index
 from hg_localization.store.damaged import DamagedRevision
@@ -208,3 +210,33 @@ def test_the_index_lives_in_the_lock_folder_of_each_scope(
     assert [s.repo_id for s in listing(scoped)] == ["org/one"]
     assert (tmp_path / "by_bucket" / "team-0123456789ab" / LOCKS_FOLDER / INDEX_NAME).is_file()
     assert list(scan_summaries(LocalStore(tmp_path, "model"))) == []
+
+
+def test_folders_that_are_no_repo_id_are_skipped_as_a_scan_skips_them(store: LocalStore) -> None:
+    for folder in ("bad--ns/name", "-bad/name", "org/bad..name", "org/-bad", "_/bad--solo", "_/_"):
+        (store.layout.base / folder / "main").mkdir(parents=True)
+    publish(store, "ok/x")
+    found = listing(store)
+    assert found == from_scan(store)
+    listed = [f.repo_id for f in found if isinstance(f, RevisionSummary)]
+    assert listed == ["solo", "ok/x", "org/one", "org/two"]
+    assert listing(store) == found  # from the index, the same
+
+
+def test_a_folder_name_taken_as_an_id_without_asking_parse_repo_id_is_one() -> None:
+    rng = random.Random(13)
+    names = ["a", "_", "a-b.c_d", "x" * 96, "x" * 97, "a--b", "a..b", "-a", "a-", ".a", "a.-b", "é", "a b"]
+    names += ["".join(rng.choices("aZ9_-.é ", k=rng.randint(1, 12))) for _ in range(3000)]
+    for name in names:
+        if summary_index._PLAIN_NAME.fullmatch(name) and len(name) <= summary_index._MAX_NAME:
+            assert str(parse_repo_id(name)) == name
+            assert str(parse_repo_id(f"org/{name}")) == f"org/{name}"
+        assert summary_index._is_repo_id(name) == _parses(name)
+
+
+def _parses(name: str) -> bool:
+    try:
+        parse_repo_id(name)
+    except InvalidInputError:
+        return False
+    return True

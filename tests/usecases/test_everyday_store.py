@@ -134,7 +134,7 @@ def test_an_abbreviated_commit_that_names_two_local_commits_is_refused(
     twin_commit = commit[:7] + ("0" if commit[7] != "0" else "1") + commit[8:]
     twin = stored.path.with_name("v-twin")
     shutil.copytree(stored.path, twin)
-    manifest = stored.manifest.model_copy(update={"revision": "v-twin", "commit": twin_commit})
+    manifest = stored.manifest.replace(revision="v-twin", commit=twin_commit)
     (twin / METADATA_FILENAME).write_text(manifest.to_json())
     with pytest.raises(InvalidInputError, match="ambiguous") as ambiguous:
         models.read_local_config(config, bert, commit[:7])

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Literal
 
+import hg_localization.hub  # noqa: F401  (before `datasets` imports huggingface_hub: its defaults)
 from hg_localization.errors import HGLocalizationError, InvalidInputError, LocalFileError
 
 INSTALL_HINT = "pip install 'hg-localization[datasets]'"

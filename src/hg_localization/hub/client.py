@@ -17,6 +17,7 @@ from hg_localization._version import __version__
 from hg_localization.errors import EntryNotFoundError, HGLocalizationError, UpstreamError
 from hg_localization.hub.download import FileTransfer, ProgressCallback, verify_digest
 from hg_localization.hub.errors import hub_errors
+from hg_localization.hub.headers import hub_headers
 from hg_localization.hub.http import DEFAULT_TIMEOUT, HubHttp
 from hg_localization.hub.listing import (
     ListingLimits,
@@ -184,13 +185,8 @@ class HubClient:
             return transfer.run()
 
     def _headers(self) -> dict[str, str]:
-        # Imported when a request is made, not with this module: ``huggingface_hub.utils`` costs a
-        # command line about a tenth of a second, and an answer from the store needs no request.
-        from huggingface_hub.utils import build_hf_headers
-
-        return dict(
-            build_hf_headers(token=self._token, library_name="hg-localization", library_version=__version__)
-        )
+        # huggingface_hub's headers, built without importing its HTTP stack when possible (:mod:`.headers`).
+        return hub_headers(self._token)
 
 
 def require_file(revision: RemoteRevision, path: str) -> RemoteFile:

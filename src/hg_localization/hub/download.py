@@ -21,11 +21,9 @@ import errno
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
-
-import httpx2
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from hg_localization.errors import IntegrityError, LocalFileError, UpstreamError
 from hg_localization.hub.http import HubHttp, RetriesExhausted
@@ -34,6 +32,9 @@ from hg_localization.hub.retry import retryable
 from hg_localization.hub.write_behind import WriteBehind
 from hg_localization.integrity.hashing import Digest, StreamHasher
 
+if TYPE_CHECKING:
+    import httpx2
+
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
@@ -41,6 +42,10 @@ ProgressCallback = Callable[[int], None]
 FreeSpace = Callable[[Path], int]
 #: A download of at least this many bytes is written and hashed while the next bytes are read.
 PIPELINE_MIN_SIZE = 2 * 1024 * 1024
+#: The most buffers given to one ``writev`` (Linux takes 1024).
+_IOV_MAX = 512
+
+Buffer = bytes | memoryview
 
 
 class _Failure(NamedTuple):
@@ -161,6 +166,8 @@ class FileTransfer:
                 return _Failure(exc, wait)
             raise
         if self._hasher.size < self._remote.size:  # the answer ended early, without an error
+            import httpx2  # imported already (by the session that streamed the answer)
+
             return _Failure(httpx2.RemoteProtocolError("the answer ended before the end of the file"), None)
         return None
 
@@ -191,7 +198,7 @@ class FileTransfer:
         """
         room = self._remote.size - self._hasher.size
         threaded = room >= PIPELINE_MIN_SIZE
-        with WriteBehind(sink, self._hasher, _write_all, self._on_progress, threaded=threaded) as writer:
+        with WriteBehind(sink, self._hasher, write_chunks, self._on_progress, threaded=threaded) as writer:
             for chunk in response.iter_bytes():
                 room -= len(chunk)
                 if room < 0:  # checked before the chunk is handed over: never written
@@ -207,12 +214,36 @@ class FileTransfer:
             self._destination.unlink()
 
 
-def _write_all(sink: BinaryIO, data: bytes) -> None:
-    view = memoryview(data)
+def write_chunks(
+    sink: BinaryIO, chunks: Sequence[bytes], writev: Callable[[int, list[Buffer]], int] | None = None
+) -> None:
+    """All of ``chunks`` at ``sink``'s position, in as few system calls as the kernel allows.
+
+    One ``writev`` for a block of chunks instead of a join: the join would copy every byte once
+    more (at this machine's ~3 GB/s, a third of a second per GiB). ``writev`` is ``os.writev``
+    unless a test gives another one.
+    """
+    pending: list[Buffer] = [chunk for chunk in chunks if chunk]
     with local_file_errors():  # a full disk is not the Hub's fault
-        while view:
-            written = sink.write(view)
-            view = view[written or 0 :]
+        if writev is None and not hasattr(os, "writev"):  # Windows
+            for chunk in pending:
+                _write_one(sink, chunk)
+            return
+        write = writev or os.writev
+        fd = sink.fileno()
+        while pending:
+            written = write(fd, pending[:_IOV_MAX])
+            while pending and written >= len(pending[0]):  # a short write: drop what went out
+                written -= len(pending.pop(0))
+            if written:
+                pending[0] = memoryview(pending[0])[written:]
+
+
+def _write_one(sink: BinaryIO, data: Buffer) -> None:
+    view = memoryview(data)
+    while view:
+        written = sink.write(view)
+        view = view[written or 0 :]
 
 
 def _range_start(content_range: str) -> int | None:

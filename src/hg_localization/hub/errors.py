@@ -1,6 +1,6 @@
 """The one place where huggingface_hub's and httpx's errors become ours.
 
-Only the errors these libraries raise on purpose are translated (:data:`FOREIGN_ERRORS`): an
+Only the errors these libraries raise on purpose are translated (:func:`foreign_errors`): an
 answer the Hub gave (huggingface_hub's typed HTTP errors), a connection that failed or timed out
 (httpx, the OS), offline mode, and retries that ran out. Anything else (a ``TypeError``, a
 ``KeyError``...) is a bug in this program, not the Hub being unreachable: it goes through
@@ -9,11 +9,9 @@ untouched, to the CLI's one "Unexpected error" presenter (``cli/app.py``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import httpx2
-from huggingface_hub import errors as hf_errors
 
 from hg_localization.errors import (
     AuthenticationError,
@@ -25,17 +23,26 @@ from hg_localization.errors import (
 )
 from hg_localization.hub.http import RetriesExhausted
 
-#: What talking to a Hub raises on purpose. ``HfHubHTTPError`` covers every answer with an error
-#: status (not found, gated, 5xx...), ``httpx2.HTTPError`` every transport failure and timeout,
-#: ``ConnectionError``/``TimeoutError`` the OS's (``OfflineModeIsEnabled`` is a ConnectionError).
-FOREIGN_ERRORS: tuple[type[Exception], ...] = (
-    RetriesExhausted,
-    hf_errors.HfHubHTTPError,
-    hf_errors.OfflineModeIsEnabled,
-    httpx2.HTTPError,
-    ConnectionError,
-    TimeoutError,
-)
+
+def foreign_errors() -> tuple[type[Exception], ...]:
+    """What talking to a Hub raises on purpose.
+
+    ``HfHubHTTPError`` covers every answer with an error status (not found, gated, 5xx...),
+    ``httpx2.HTTPError`` every transport failure and timeout, ``ConnectionError``/``TimeoutError``
+    the OS's (``OfflineModeIsEnabled`` is a ConnectionError). The libraries' classes are only
+    looked up once they are imported: before that, nothing raised can be one of them (and a
+    command that never needed them does not import them for an error).
+    """
+    found: list[type[Exception]] = [RetriesExhausted, ConnectionError, TimeoutError]
+    if "huggingface_hub.errors" in sys.modules:
+        from huggingface_hub import errors as hf_errors
+
+        found += [hf_errors.HfHubHTTPError, hf_errors.OfflineModeIsEnabled]
+    if "httpx2" in sys.modules:
+        import httpx2
+
+        found.append(httpx2.HTTPError)
+    return tuple(found)
 
 
 @contextmanager
@@ -46,12 +53,14 @@ def hub_errors(
     revision: str | None = None,
     path: str | None = None,
 ) -> Iterator[None]:
-    """Translate the Hub client's errors raised inside the block (:data:`FOREIGN_ERRORS`) into ours."""
+    """Translate the Hub client's errors raised inside the block (:func:`foreign_errors`) into ours."""
     try:
         yield
     except HGLocalizationError:
         raise
-    except FOREIGN_ERRORS as exc:
+    except Exception as exc:
+        if not isinstance(exc, foreign_errors()):
+            raise  # not one of the libraries' on purpose: a bug, shown as such
         raise translate(exc, endpoint, repo_id, repo_type, revision, path) from exc
 
 
@@ -63,7 +72,10 @@ def translate(
     revision: str | None = None,
     path: str | None = None,
 ) -> HGLocalizationError:
-    """Ours for one of :data:`FOREIGN_ERRORS` (what the Hub answered, or why it could not)."""
+    """Ours for one of :func:`foreign_errors` (what the Hub answered, or why it could not)."""
+    import httpx2  # for an error only (and mostly imported already, by the request that failed)
+    from huggingface_hub import errors as hf_errors
+
     if isinstance(exc, RetriesExhausted):  # the last failure, and why trying again stopped
         error = translate(exc.cause, endpoint, repo_id, repo_type, revision, path)
         error.message = f"{error.message} ({exc.reason})"

@@ -4,6 +4,10 @@ Each request has a timeout (``download_timeout``: no byte for that long and it f
 body read into memory has a size cap, and metadata requests are retried under a
 :class:`~hg_localization.hub.retry.RetryPolicy`. Errors are huggingface_hub's own
 (``hf_raise_for_status``), so :mod:`hg_localization.hub.errors` translates them as for ``HfApi``.
+
+A metadata GET to a plain ``http://`` Hub goes through :mod:`.plain_http` when that sends the
+very same request (it then skips importing httpx2 and building the session: a warm re-run's one
+request costs what a request costs); everything else, downloads included, through the session.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx2
-
 from hg_localization.errors import UpstreamError
+from hg_localization.hub import plain_http
 from hg_localization.hub.retry import Backoff, RetryPolicy, retryable
+
+if TYPE_CHECKING:
+    import httpx2
+
+#: An answer's headers, names in lower case, in the order received (a name may repeat).
+ResponseHeaders = list[tuple[str, str]]
 
 #: The most an answer read into memory (repo info, a page of a file listing, a card) may weigh.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -53,14 +62,15 @@ class HubHttp:
     ) -> None:
         self.endpoint = endpoint
         self.headers = headers
-        self.timeout = httpx2.Timeout(timeout)
+        #: Seconds without a byte (to connect, send or receive) before a request fails.
+        self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
 
     def backoff(self) -> Backoff:
         return Backoff(self.retry, self.sleep)
 
-    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> tuple[Any, httpx2.Headers]:
+    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> tuple[Any, ResponseHeaders]:
         """The JSON document at ``url`` and the answer's headers; retried, bounded."""
         body, headers = self.get_bytes(url, params)
         try:
@@ -73,7 +83,7 @@ class HubHttp:
 
     def get_bytes(
         self, url: str, params: Mapping[str, str] | None = None, *, limit: int = MAX_BODY_BYTES
-    ) -> tuple[bytes, httpx2.Headers]:
+    ) -> tuple[bytes, ResponseHeaders]:
         """The body at ``url`` (at most ``limit`` bytes) and the answer's headers; retried."""
         backoff = self.backoff()
         while True:
@@ -88,25 +98,35 @@ class HubHttp:
 
     def _get_once(
         self, url: str, params: Mapping[str, str] | None, limit: int
-    ) -> tuple[bytes, httpx2.Headers]:
+    ) -> tuple[bytes, ResponseHeaders]:
+        headers = self.headers()
+        if plain_http.applies(url):
+            answer = plain_http.get(url, params, headers, self.timeout, limit)
+            if answer is not None:
+                if answer.status >= 400:
+                    _raise_plain(answer)
+                return self._capped(answer.body, url, limit), answer.headers
         with _session().stream(
-            "GET", url, params=params, headers=self.headers(), timeout=self.timeout, follow_redirects=True
+            "GET", url, params=params, headers=headers, timeout=_timeout(self.timeout), follow_redirects=True
         ) as response:
             raise_for_status(response)
             body = read_capped(response, limit)
+        return self._capped(body, url, limit), response.headers.multi_items()
+
+    def _capped(self, body: bytes | None, url: str, limit: int) -> bytes:
         if body is None:
             raise UpstreamError(
                 f"The Hub at {self.endpoint} sent more than {limit // 2**20} MiB for {urlsplit(url).path}; "
                 "it was not read further.",
                 hint="Nothing was written. The upstream server is broken or hostile; do not use it.",
             )
-        return body, response.headers
+        return body
 
     @contextmanager
     def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx2.Response]:
         """A streamed GET whose status is already checked (an error raises, bounded, before the body)."""
         with _session().stream(
-            "GET", url, headers=dict(headers), timeout=self.timeout, follow_redirects=True
+            "GET", url, headers=dict(headers), timeout=_timeout(self.timeout), follow_redirects=True
         ) as response:
             raise_for_status(response)
             yield response
@@ -135,16 +155,32 @@ def raise_for_status(response: httpx2.Response) -> None:
         size += len(parts[-1])
         if size >= MAX_ERROR_BYTES:
             break
-    _raise_bounded(response.status_code, response.headers, b"".join(parts), response.request)
+    _raise_bounded(response.status_code, response.headers.multi_items(), b"".join(parts), response.request)
 
 
-def _raise_bounded(status: int, headers: httpx2.Headers, body: bytes, request: httpx2.Request) -> None:
+def _raise_plain(answer: plain_http.Answer) -> None:
+    """:func:`raise_for_status` for an answer :mod:`.plain_http` received (httpx2 imported only now)."""
+    import httpx2
+
+    request = httpx2.Request("GET", answer.url, headers=answer.sent)
+    _raise_bounded(answer.status, answer.headers, answer.body or b"", request)
+
+
+def _raise_bounded(status: int, headers: ResponseHeaders, body: bytes, request: httpx2.Request) -> None:
     """hf_raise_for_status on an answer rebuilt from its status, headers and first bytes."""
-    kept = [(k, v) for k, v in headers.multi_items() if k.lower() not in _BODY_HEADERS]
+    import httpx2
+
+    kept = [(k, v) for k, v in headers if k.lower() not in _BODY_HEADERS]
     bounded = httpx2.Response(status, headers=kept, content=body, request=request)
     from huggingface_hub.utils import hf_raise_for_status  # only for an error answer
 
     hf_raise_for_status(bounded)
+
+
+def _timeout(seconds: float) -> httpx2.Timeout:
+    import httpx2
+
+    return httpx2.Timeout(seconds)
 
 
 def _session() -> httpx2.Client:

@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
-import httpx2
-
 from hg_localization.errors import InvalidInputError, UpstreamError
-from hg_localization.hub.http import HubHttp
+from hg_localization.hub.http import HubHttp, ResponseHeaders
 from hg_localization.ids import RepoId, RepoType, validate_repo_path
 
 #: At most this many entries in one revision's file listing (the Hub's largest repos have ~10^5).
@@ -109,9 +107,13 @@ def list_files(
 
 
 def _next_page(
-    headers: httpx2.Headers, current: str, first: str, seen: set[str], endpoint: str, repo_id: RepoId
+    headers: ResponseHeaders, current: str, first: str, seen: set[str], endpoint: str, repo_id: RepoId
 ) -> str | None:
     """The next page's URL from a ``Link`` header; never one already read, never another server."""
+    if not any(name == "link" for name, _ in headers):
+        return None
+    import httpx2  # its Link parser; only for a listing in pages
+
     response = httpx2.Response(200, headers=headers)
     link = response.links.get("next", {}).get("url")
     if not link:

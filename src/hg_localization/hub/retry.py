@@ -8,26 +8,23 @@ allows in all. Anything else (404, 401, a refused connection) fails at once.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
-import httpx2
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: HTTP answers that mean "not now" rather than "no".
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 #: Transport failures after a connection was made: it dropped, stalled or broke mid-answer.
 #: (A refused connection or a bad URL is not among them: the Hub is unreachable, say so at once.)
-RETRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    httpx2.ReadTimeout,
-    httpx2.WriteTimeout,
-    httpx2.ReadError,
-    httpx2.WriteError,
-    httpx2.RemoteProtocolError,
-)
+#: httpx2's class names, looked up once httpx2 is imported (this module does not import it).
+RETRY_TRANSPORT_ERRORS = ("ReadTimeout", "WriteTimeout", "ReadError", "WriteError", "RemoteProtocolError")
 
 
 @dataclass(frozen=True)
@@ -92,15 +89,20 @@ class Backoff:
         return True
 
 
-def retry_after(headers: httpx2.Headers | None) -> float | None:
-    """The wait a ``Retry-After`` header asks for, in seconds (a number or an HTTP date); None if absent."""
-    value = (headers or httpx2.Headers()).get("Retry-After", "").strip()
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (a number or an HTTP date); None if absent.
+
+    ``headers``: case-insensitive, as an answer's (``httpx2.Headers``).
+    """
+    value = str((headers or {}).get("Retry-After", "")).strip()
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # only for a date: email.utils is slow to import
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -112,10 +114,17 @@ def retry_after(headers: httpx2.Headers | None) -> float | None:
 
 def retryable(exc: BaseException) -> tuple[bool, float | None]:
     """Whether a failed request may be tried again, and the wait the Hub asked for (if any)."""
-    if isinstance(exc, RETRY_TRANSPORT_ERRORS):
+    if _is_retryable_transport_error(exc):
         return True, None
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     if isinstance(status, int) and status in RETRY_STATUSES:
         return True, retry_after(getattr(response, "headers", None))
     return False, None
+
+
+def _is_retryable_transport_error(exc: BaseException) -> bool:
+    httpx2 = sys.modules.get("httpx2")  # not imported yet: no exception can be one of its
+    return httpx2 is not None and isinstance(
+        exc, tuple(getattr(httpx2, name) for name in RETRY_TRANSPORT_ERRORS)
+    )

@@ -3,8 +3,8 @@
 One concept per module::
 
     keys.py           the key layout (drawn there) and the checks on keys read back from a bucket
-    client.py         boto3 clients from the configuration: signed (config keys or the AWS chain)
-                      or anonymous; the transfer manager's settings
+    client.py         botocore clients from the configuration: signed (config keys or the AWS
+                      chain) or anonymous; the transfer settings; listings page by page
     errors.py         the one place boto3/botocore/s3transfer errors become StorageError
     bucket.py         the few bucket operations the rest needs, errors translated
     push_plan.py      pure: plan a push (what to upload or copy, what the metadata must say)
@@ -15,7 +15,8 @@ One concept per module::
     public_reader.py  anonymous HTTP reads from the public URL
     team_cache.py     open_team_cache(config, store_of): the bucket (BucketCache) or the public URL
                       (PublicCache) as the TeamCache that localize() asks and fills
-    transfers.py      transfer items, progress, the reader that hashes what it uploads
+    transfers.py      transfer items, the reader that hashes what it uploads
+    managed.py        boto3's transfer manager and its progress (imported only when files move)
     multipart.py      big uploads in parts, resumed after a killed run
     serving.py        the bucket as a server's source (``serve --source bucket``)
     lease.py          one upstream fetch of a file across server replicas

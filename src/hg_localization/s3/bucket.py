@@ -16,7 +16,6 @@ condition (:meth:`Bucket.update_object`), so that concurrent writers never drop 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import random
@@ -26,16 +25,24 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
-
 from hg_localization.config import HGLocalizationConfig
-from hg_localization.errors import IntegrityError, StorageError
+from hg_localization.errors import StorageError
 from hg_localization.progress import SILENT, ProgressListener
-from hg_localization.s3.client import BucketLocation, bucket_location, make_client, secret_of, transfer_config
+from hg_localization.s3.client import (
+    NEXT_OBJECTS,
+    NEXT_UPLOADS,
+    BucketLocation,
+    TransferSettings,
+    bucket_location,
+    make_client,
+    pages,
+    secret_of,
+    transfer_config,
+)
 from hg_localization.s3.errors import (
-    FOREIGN_ERRORS,
     bucket_errors,
     error_code,
+    foreign_errors,
     is_denied,
     is_not_found,
     is_precondition_failed,
@@ -45,9 +52,7 @@ from hg_localization.s3.multipart import MultipartStats, ResumableUploader
 from hg_localization.s3.transfers import (
     CopyItem,
     DownloadItem,
-    ReleaseWhenDone,
     RemoteObject,
-    TransferProgress,
     UnreadableSourceError,
     UploadItem,
     VerifyingReader,
@@ -87,7 +92,7 @@ class Bucket:
         client: S3Client,
         location: BucketLocation,
         *,
-        transfer: TransferConfig | None = None,
+        transfer: TransferSettings | None = None,
         secret: str | None = None,
     ) -> None:
         self.client = client
@@ -118,7 +123,7 @@ class Bucket:
     def head(self, key: str) -> RemoteObject | None:
         try:
             answer = self.client.head_object(Bucket=self.name, Key=key)
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if is_not_found(exc):
                 return None
             raise self._translate(exc, f"read '{key}' in") from exc
@@ -131,7 +136,7 @@ class Bucket:
         try:
             answer = self.client.get_object(Bucket=self.name, Key=key)
             return answer["Body"].read(), answer["ETag"]
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if is_not_found(exc):
                 return None
             raise self._translate(exc, f"read '{key}' in") from exc
@@ -159,7 +164,7 @@ class Bucket:
             args["IfNoneMatch"] = "*"
         try:
             answer = self.client.put_object(**args)
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             lost = is_precondition_failed(exc) or (if_match is not None and is_not_found(exc))
             if (if_match or if_none_match) and lost:  # (deleted meanwhile counts as changed)
                 raise WriteConflictError(f"'{key}' in {self.location.describe()} changed meanwhile.") from exc
@@ -216,7 +221,7 @@ class Bucket:
             args["IfMatch"] = if_match
         try:
             self.client.delete_object(**args)
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if if_match and (is_precondition_failed(exc) or is_not_found(exc)):
                 raise WriteConflictError(
                     f"'{key}' in {self.location.describe()} changed meanwhile.",
@@ -227,8 +232,8 @@ class Bucket:
     def list(self, prefix: str) -> Iterator[RemoteObject]:
         """Every object under ``prefix`` (keys, sizes and ETags; sha256 needs :meth:`head`)."""
         with self.errors(f"list '{prefix}' in"):
-            paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+            listing = self.client.list_objects_v2
+            for page in pages(listing, NEXT_OBJECTS, Bucket=self.name, Prefix=prefix):
                 for item in page.get("Contents", []):
                     yield RemoteObject(key=item["Key"], size=item["Size"], etag=item.get("ETag"))
 
@@ -236,7 +241,7 @@ class Bucket:
     def get_policy(self) -> str | None:
         try:
             return self.client.get_bucket_policy(Bucket=self.name)["Policy"]
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if error_code(exc) == "NoSuchBucketPolicy":
                 return None
             raise self._translate(exc, "read the bucket policy of") from exc
@@ -277,11 +282,13 @@ class Bucket:
         """One PUT each, several at once; ``etags`` gets each one's MD5: its ETag, S3 without SSE-KMS."""
         if not items:
             return
+        from hg_localization.s3 import managed  # (boto3: imported only when files move)
+
         readers = [VerifyingReader(item, md5=True) for item in items]
         try:
             for reader in readers:
                 reader.check_size()
-            with create_transfer_manager(self.client, self.transfer) as manager:
+            with managed.transfer_manager(self.client, self.transfer) as manager:
                 futures = [
                     (
                         reader,
@@ -291,49 +298,30 @@ class Bucket:
                             reader.item.key,
                             extra_args={"Metadata": {SHA256_METADATA: reader.item.sha256}},
                             subscribers=[
-                                TransferProgress(progress, reader.item.label, reader.item.size, upload=True),
-                                ReleaseWhenDone(reader),
+                                managed.TransferProgress(
+                                    progress, reader.item.label, reader.item.size, upload=True
+                                ),
+                                managed.ReleaseWhenDone(reader),
                             ],
                         ),
                     )
                     for reader in readers
                 ]
                 for reader, future in futures:
-                    self._finish_upload(reader, future)
+                    managed.finish_upload(reader, future, self.errors, self.delete)
                     if reader.md5 is not None:
                         etags[reader.item.key] = reader.md5
         finally:
             for reader in readers:
                 reader.close()
 
-    def _finish_upload(self, reader: VerifyingReader, future: Any) -> None:
-        item = reader.item
-        try:
-            with self.errors(f"upload '{item.label}' to"):
-                future.result()
-        except Exception:
-            # Only when our reader failed first is its error the cause; anything else (a bug
-            # included) goes on as it is.
-            if reader.failure is None:
-                raise
-            # Ours, whatever boto3 made of it on the way. A PUT cut short by it is refused by S3,
-            # but some servers keep what arrived: whatever is under the key now is not the file.
-            with contextlib.suppress(StorageError):
-                self.delete(item.key)
-            raise reader.failure from None
-        if reader.failure is not None:
-            raise reader.failure
-        if not reader.verified:  # the bytes were not all read in order: check the file itself
-            sha256 = reader.hash_source()
-            if sha256 != item.sha256:
-                self.delete(item.key)
-                raise IntegrityError(str(item.source), item.sha256, sha256)
-
     def copy_objects(self, items: Sequence[CopyItem], progress: ProgressListener = SILENT) -> None:
         """Server-side copies (multipart for big objects); user metadata (the sha256) is kept."""
         if not items:
             return
-        with create_transfer_manager(self.client, self.transfer) as manager:
+        from hg_localization.s3 import managed  # (boto3: imported only when files move)
+
+        with managed.transfer_manager(self.client, self.transfer) as manager:
             futures = [
                 (
                     item,
@@ -341,7 +329,7 @@ class Bucket:
                         {"Bucket": self.name, "Key": item.source_key},
                         self.name,
                         item.key,
-                        subscribers=[TransferProgress(progress, item.label, item.size)],
+                        subscribers=[managed.TransferProgress(progress, item.label, item.size)],
                     ),
                 )
                 for item in items
@@ -354,9 +342,11 @@ class Bucket:
         """Each object to its target (written to a temp name by the manager, then renamed)."""
         if not items:
             return
+        from hg_localization.s3 import managed  # (boto3: imported only when files move)
+
         for item in items:
             item.target.parent.mkdir(parents=True, exist_ok=True)
-        with create_transfer_manager(self.client, self.transfer) as manager:
+        with managed.transfer_manager(self.client, self.transfer) as manager:
             futures = [
                 (
                     item,
@@ -364,7 +354,7 @@ class Bucket:
                         self.name,
                         item.key,
                         str(item.target),
-                        subscribers=[TransferProgress(progress, item.label, item.size)],
+                        subscribers=[managed.TransferProgress(progress, item.label, item.size)],
                     ),
                 )
                 for item in items
@@ -383,15 +373,15 @@ class Bucket:
         cutoff = datetime.now(UTC) - older_than
         aborted = 0
         try:
-            paginator = self.client.get_paginator("list_multipart_uploads")
-            for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+            listing = self.client.list_multipart_uploads
+            for page in pages(listing, NEXT_UPLOADS, Bucket=self.name, Prefix=prefix):
                 for upload in page.get("Uploads", []):
                     if upload["Initiated"] <= cutoff:
                         self.client.abort_multipart_upload(
                             Bucket=self.name, Key=upload["Key"], UploadId=upload["UploadId"]
                         )
                         aborted += 1
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if is_denied(exc):
                 logger.debug("Not allowed to list incomplete uploads under %s: %s", prefix, error_code(exc))
                 return aborted

@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from hg_localization.errors import HGLocalizationError, InvalidInputError, StorageError
-from hg_localization.ids import RepoId, RepoType, is_commit_sha, parse_repo_id, validate_revision
+from hg_localization.ids import REPO_TYPES, RepoId, RepoType, is_commit_sha, parse_repo_id, validate_revision
 from hg_localization.s3.bucket import Bucket
+from hg_localization.store import manifest_json
 from hg_localization.store.manifest import RevisionManifest
 
 
-class IndexEntry(BaseModel):
-    """One revision in an index (the private one, or ``public_models.json``)."""
+@dataclass(frozen=True, kw_only=True)
+class IndexEntry:
+    """One revision in an index (the private one, or ``public_models.json``).
+
+    A plain dataclass, not a pydantic model: every push writes one, and a sync with nothing to
+    send must not pay for importing pydantic. Its JSON is byte for byte what the pydantic model
+    wrote (:mod:`hg_localization.store.manifest_json`), so an unchanged entry is not rewritten.
+    """
 
     repo_id: str
     repo_type: RepoType
@@ -54,6 +59,32 @@ class IndexEntry(BaseModel):
             fetched_at=manifest.fetched_at,
         )
 
+    @classmethod
+    def from_json(cls, data: bytes) -> IndexEntry:
+        """An entry read from the bucket (not yet :meth:`checked`); InvalidInputError saying why not.
+
+        As strict as the manifest's reading (:mod:`~hg_localization.store.manifest_json`): an entry
+        pydantic would have coerced ("3" files) is refused, and then rebuilt from its metadata object.
+        """
+        raw = manifest_json.loads(data)
+        fields = manifest_json.Fields(raw, "", 1)
+        assert isinstance(raw, dict)  # (Fields refuses anything else)
+        for key in _REQUIRED_KEYS:
+            if key not in raw:
+                raise InvalidInputError(f"{key}: is missing")
+        fields.check_others(_ENTRY_KEYS)
+        return cls(
+            repo_id=fields.text("repo_id"),
+            repo_type=fields.choice("repo_type", REPO_TYPES),
+            revision=fields.text("revision"),
+            commit=fields.text("commit"),
+            files=fields.integer("files"),
+            size=fields.integer("size"),
+            full=fields.boolean("full", False),
+            public=fields.boolean("public", False),
+            fetched_at=fields.timestamp("fetched_at", lambda: datetime.now(UTC)),  # (required: never)
+        )
+
     def checked(self) -> IndexEntry:
         """This entry, once its id, revision and commit are known to be valid (they come from a bucket)."""
         if str(parse_repo_id(self.repo_id)) != self.repo_id:
@@ -64,7 +95,17 @@ class IndexEntry(BaseModel):
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The entry as JSON values (``fetched_at`` as ISO 8601 text), in field order."""
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["fetched_at"] = manifest_json.datetime_text(self.fetched_at)
+        return data
+
+    def to_json(self) -> str:
+        return manifest_json.dumps(self.as_dict())
+
+
+_ENTRY_KEYS = frozenset(f.name for f in fields(IndexEntry))
+_REQUIRED_KEYS = ("repo_id", "repo_type", "revision", "commit", "files", "size", "full", "fetched_at")
 
 
 @dataclass
@@ -108,7 +149,7 @@ def parse_manifest(
 
 
 def entry_bytes(manifest: RevisionManifest) -> bytes:
-    return IndexEntry.from_manifest(manifest).model_dump_json(indent=2).encode()
+    return IndexEntry.from_manifest(manifest).to_json().encode()
 
 
 def write_entry(bucket: Bucket, manifest: RevisionManifest, *, only_if_changed: bool = True) -> bool:
@@ -193,10 +234,10 @@ def _load_entry(
     if got is None:
         return None, None  # removed since the listing
     try:
-        entry = IndexEntry.model_validate_json(got[0]).checked()
+        entry = IndexEntry.from_json(got[0]).checked()
         if (entry.repo_type, entry.repo_id, entry.revision) == (repo_type, str(repo_id), revision):
             return entry, None
-    except (ValidationError, ValueError, HGLocalizationError):
+    except (ValueError, HGLocalizationError):
         pass
     try:
         manifest = read_manifest(bucket, repo_type, repo_id, revision)

@@ -12,11 +12,10 @@ rather than translated: "no such key" (:func:`is_not_found`) and "precondition f
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import boto3.exceptions
-import s3transfer.exceptions
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -37,17 +36,36 @@ class BucketUnreachableError(StorageError):
     revision in turn would only repeat the same error."""
 
 
-#: Every foreign exception type that means "the bucket operation failed".
-FOREIGN_ERRORS: tuple[type[BaseException], ...] = (
-    BotoCoreError,
-    ClientError,
-    boto3.exceptions.Boto3Error,
-    s3transfer.exceptions.RetriesExceededError,
-    s3transfer.exceptions.S3DownloadFailedError,
-    s3transfer.exceptions.S3UploadFailedError,
-    s3transfer.exceptions.S3CopyFailedError,
-    s3transfer.exceptions.FatalError,
-)
+#: What a request through a botocore client raises when it fails.
+FOREIGN_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, ClientError)
+
+#: What boto3's transfer manager (s3transfer) raises besides; by module, then class name.
+_TRANSFER_ERRORS = {
+    "boto3.exceptions": ("Boto3Error",),
+    "s3transfer.exceptions": (
+        "RetriesExceededError",
+        "S3DownloadFailedError",
+        "S3UploadFailedError",
+        "S3CopyFailedError",
+        "FatalError",
+    ),
+}
+
+
+def foreign_errors() -> tuple[type[BaseException], ...]:
+    """Every foreign exception type that means "the bucket operation failed", for ``except``.
+
+    boto3's and s3transfer's only once their modules are loaded: an exception of a module that
+    was never imported cannot have been raised, and importing them (a fifth of a second) is left
+    to the transfers that use them (:mod:`.managed`), so that a sync with nothing to send skips it.
+    """
+    found = list(FOREIGN_ERRORS)
+    for module_name, names in _TRANSFER_ERRORS.items():
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found.extend(getattr(module, name) for name in names)
+    return tuple(found)
+
 
 _DENIED = frozenset(
     {
@@ -74,7 +92,7 @@ def bucket_errors(location: BucketLocation, action: str, *, secret: str | None =
         yield
     except HGLocalizationError:
         raise
-    except FOREIGN_ERRORS as exc:
+    except foreign_errors() as exc:
         raise translate(exc, location, action, secret=secret) from exc
 
 
@@ -150,7 +168,8 @@ _CONNECTION_ERRORS = (BotoConnectionError, HTTPClientError, ConnectionError, Tim
 def _is_connection_error(exc: BaseException) -> bool:
     if in_chain(exc, _CONNECTION_ERRORS) is not None:
         return True
-    return isinstance(exc, s3transfer.exceptions.RetriesExceededError)
+    transfer = sys.modules.get("s3transfer.exceptions")  # (never raised unless it was imported)
+    return transfer is not None and isinstance(exc, transfer.RetriesExceededError)
 
 
 def _first_line(exc: BaseException) -> str:

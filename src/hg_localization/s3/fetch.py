@@ -136,13 +136,11 @@ def _fetched_manifest(
         missing = [p for p in metadata_files if manifest.file(p) is None]
     else:
         missing = list(manifest.missing)
-    return manifest.model_copy(
-        update={
-            "files": wanted,
-            "selections": list(manifest.selections) if everything else list(selections),
-            "missing": missing,
-            "source": "bucket",
-            "source_url": where,
-            "fetched_at": datetime.now(UTC),
-        }
+    return manifest.replace(
+        files=wanted,
+        selections=list(manifest.selections) if everything else list(selections),
+        missing=missing,
+        source="bucket",
+        source_url=where,
+        fetched_at=datetime.now(UTC),
     )

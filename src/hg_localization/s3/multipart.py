@@ -36,11 +36,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from s3transfer.utils import ChunksizeAdjuster
-
 from hg_localization.errors import IntegrityError, StorageError
 from hg_localization.progress import ProgressListener
-from hg_localization.s3.errors import FOREIGN_ERRORS, BucketUnreachableError, error_code, is_denied
+from hg_localization.s3.client import NEXT_PARTS, NEXT_UPLOADS, pages
+from hg_localization.s3.errors import BucketUnreachableError, error_code, foreign_errors, is_denied
 from hg_localization.s3.transfers import UnreadableSourceError, UploadItem, VerifyingReader
 
 if TYPE_CHECKING:
@@ -80,6 +79,8 @@ class _OpenUpload:
 
 def plan_parts(size: int, part_size: int) -> list[Part]:
     """The parts of a file of ``size`` bytes (bigger parts when there would be more than S3 allows)."""
+    from s3transfer.utils import ChunksizeAdjuster  # (s3transfer: only when a big file is sent)
+
     part_size = ChunksizeAdjuster().adjust_chunksize(part_size, size)
     return [
         Part(number=index + 1, offset=offset, size=min(part_size, size - offset))
@@ -191,14 +192,14 @@ class ResumableUploader:
         ``algorithm``: the parts' checksum algorithm when the server does not say (ours, by default).
         """
         try:
-            paginator = self._client.get_paginator("list_multipart_uploads")
+            listing = self._client.list_multipart_uploads
             uploads = [
                 upload
-                for page in paginator.paginate(Bucket=self._bucket, Prefix=key)
+                for page in pages(listing, NEXT_UPLOADS, Bucket=self._bucket, Prefix=key)
                 for upload in page.get("Uploads", [])
                 if upload.get("Key") == key and upload.get("UploadId")
             ]
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if is_denied(exc) or error_code(exc) == "NotImplemented":
                 logger.debug("Cannot list the open uploads of %s (%s): not resuming.", key, error_code(exc))
                 return None
@@ -214,14 +215,14 @@ class ResumableUploader:
     def _listed_parts(self, key: str, upload_id: str, algorithm: str | None) -> _OpenUpload | None:
         found = _OpenUpload(upload_id=upload_id, checksum_algorithm=algorithm)
         try:
-            paginator = self._client.get_paginator("list_parts")
-            for page in paginator.paginate(Bucket=self._bucket, Key=key, UploadId=upload_id):
+            listing = self._client.list_parts
+            for page in pages(listing, NEXT_PARTS, Bucket=self._bucket, Key=key, UploadId=upload_id):
                 found.checksum_algorithm = page.get("ChecksumAlgorithm") or found.checksum_algorithm
                 for part in page.get("Parts", []):
-                    checksums = {k: str(part[k]) for k in _CHECKSUM_KEYS if part.get(k)}  # type: ignore[literal-required]
+                    checksums = {k: str(part[k]) for k in _CHECKSUM_KEYS if part.get(k)}
                     etag = str(part.get("ETag", "")).strip('"').lower()
                     found.parts[int(part["PartNumber"])] = (int(part["Size"]), etag, checksums)
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             if error_code(exc) in ("NoSuchUpload", "404", "NotFound") or is_denied(exc):
                 return None  # completed or aborted meanwhile, or not ours to see
             with self._errors(f"list the parts uploaded to '{key}' in"):
@@ -247,7 +248,7 @@ class ResumableUploader:
         return None if calculation == "when_required" else "CRC32"
 
     def _abort(self, key: str, upload_id: str) -> None:
-        with contextlib.suppress(*FOREIGN_ERRORS):
+        with contextlib.suppress(*foreign_errors()):
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
 
     def _recorded_sha256(self, key: str) -> str | None:

@@ -193,7 +193,7 @@ def read_public_index(bucket: Bucket, repo_type: RepoType) -> tuple[PublicIndex 
 def add_to_public_index(bucket: Bucket, manifest: RevisionManifest) -> PublicIndex:
     """Add (or refresh) one revision in the public index, retrying when another writer wins."""
     repo_type = manifest.repo_type
-    entry = IndexEntry.from_manifest(manifest.model_copy(update={"public": True}))
+    entry = IndexEntry.from_manifest(manifest.replace(public=True))
     key = bucket.location.keys.public_index_key(repo_type)
 
     def change(current: bytes | None) -> tuple[PublicIndex, bytes]:
@@ -229,7 +229,7 @@ def rebuild_public_index(bucket: Bucket, repo_type: RepoType) -> PublicIndex:
             logger.warning("%s", exc.message)
             continue
         if manifest is not None:
-            entries.append(IndexEntry.from_manifest(manifest.model_copy(update={"public": True})))
+            entries.append(IndexEntry.from_manifest(manifest.replace(public=True)))
     return PublicIndex(repo_type=repo_type, entries=sorted(entries, key=lambda e: (e.repo_id, e.revision)))
 
 

@@ -41,7 +41,7 @@ from hg_localization.errors import IntegrityError, InvalidInputError
 from hg_localization.ids import RepoType, parse_repo_id
 from hg_localization.integrity.hashing import CHUNK_SIZE, read_chunks
 from hg_localization.progress import SILENT, ProgressListener
-from hg_localization.s3 import catalog, public
+from hg_localization.s3 import catalog
 from hg_localization.s3.bucket import Bucket, RemoteObject, UnreadableSourceError, UploadItem
 from hg_localization.s3.keys import KeySpace
 from hg_localization.s3.multipart import MultipartStats
@@ -122,13 +122,16 @@ def push_revision(
     """
     local = stored.manifest
     if make_public:
+        # (the public index is a pydantic model: imported only when something is made public)
+        from hg_localization.s3 import public
+
         public.check_may_publish(local, stored.path, allow_private_public=allow_private_public)
     report, recorded, metadata_key = _push_private(bucket, stored, progress)
     if not make_public:
         return replace(report, public_url=public_url if recorded.public else None)
     copied = _publish(bucket, local, stored.path, progress)
     if not recorded.public:  # only now is it true: say so in the private metadata too
-        recorded, _ = _record(bucket, metadata_key, local.model_copy(update={"public": True}))
+        recorded, _ = _record(bucket, metadata_key, local.replace(public=True))
         catalog.write_entry(bucket, recorded)
     return replace(report, public_files_copied=copied, public_url=public_url)
 
@@ -276,9 +279,11 @@ def _holds_local_bytes(obj: RemoteObject, path: Path, record: FileRecord) -> boo
 
 def _publish(bucket: Bucket, local: RevisionManifest, folder: Path, progress: ProgressListener) -> int:
     """Copy the local revision's files under the public prefix, then its metadata, then the index."""
+    from hg_localization.s3 import public
+
     keys = bucket.location.keys
     public.ensure_public_policy(bucket)
-    shared = local.model_copy(update={"public": True})
+    shared = local.replace(public=True)
     remote, etag = _remote_manifest(bucket, shared, public=True)
     existing = gather(bucket, shared, keys.public, folder)
     plan: RevisionPlan = plan_public(shared, remote, existing, keys.private, keys.public)
@@ -360,7 +365,25 @@ def _parsed(data: bytes | None, manifest: RevisionManifest, key: str) -> Revisio
     """A metadata object read from the bucket, checked; a damaged one counts as absent (ours replaces it)."""
     if data is None:
         return None
+    if data == _json_of(manifest):  # it says what ours does (nothing changed): no need to read it
+        return manifest
     return _parsed_bytes(data, manifest.repo_type, manifest.repo_id, manifest.revision, key)
+
+
+_last_json: tuple[RevisionManifest | None, bytes] = (None, b"")
+
+
+def _json_of(manifest: RevisionManifest) -> bytes:
+    """``manifest``'s JSON (kept for the same object: a push compares it twice); empty for a
+    manifest that could not be read back from it (one file twice: the bucket's copy is damaged)."""
+    global _last_json  # (one entry, replaced whole: safe across threads)
+    last = _last_json
+    if last[0] is manifest:
+        return last[1]
+    unique = len({f.local_path for f in manifest.files}) == len(manifest.files)
+    data = manifest.to_json().encode() if unique else b""
+    _last_json = (manifest, data)
+    return data
 
 
 # A push reads the metadata object before its uploads and again to write it: when the bytes are

@@ -103,13 +103,11 @@ def merge_manifests(remote: RevisionManifest | None, local: RevisionManifest) ->
     files = {**remote_files, **{f.path: f for f in local.files}}
     selections = list(remote.selections) + [s for s in local.selections if s not in remote.selections]
     missing = sorted((set(remote.missing) | set(local.missing)) - set(files))
-    return local.model_copy(
-        update={
-            "files": sorted(files.values(), key=lambda f: f.path),
-            "selections": selections,
-            "missing": missing,
-            "public": remote.public or local.public,
-        }
+    return local.replace(
+        files=sorted(files.values(), key=lambda f: f.path),
+        selections=selections,
+        missing=missing,
+        public=remote.public or local.public,
     )
 
 
@@ -154,7 +152,7 @@ def plan_public(
         )
         for key, record in missing
     ]
-    shared = manifest.model_copy(update={"public": True})
+    shared = manifest.replace(public=True)
     return _finish(shared, remote_manifest, public, uploads=[], copies=copies, skipped=skipped)
 
 

@@ -23,7 +23,8 @@ from hg_localization.config import HGLocalizationConfig
 from hg_localization.errors import InvalidInputError, StorageError
 from hg_localization.ids import NO_NAMESPACE_FOLDER, RepoId, RepoType, parse_repo_id
 from hg_localization.s3.bucket import Bucket
-from hg_localization.s3.errors import FOREIGN_ERRORS, error_code, is_not_found
+from hg_localization.s3.client import NEXT_OBJECTS, pages
+from hg_localization.s3.errors import error_code, foreign_errors, is_not_found
 from hg_localization.s3.keys import KeySpace
 from hg_localization.store.layout import METADATA_FILENAME
 
@@ -70,8 +71,8 @@ class ServingBucket:
         """The names of the "folders" right below ``prefix`` (which ends with ``/``), sorted."""
         names: list[str] = []
         with self.bucket.errors(f"list '{prefix}' in"):
-            paginator = self._client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket.name, Prefix=prefix, Delimiter="/"):
+            listing = self._client.list_objects_v2
+            for page in pages(listing, NEXT_OBJECTS, Bucket=self.bucket.name, Prefix=prefix, Delimiter="/"):
                 for common in page.get("CommonPrefixes", []):
                     name = common.get("Prefix", "")[len(prefix) :].rstrip("/")
                     if name and "/" not in name:
@@ -119,7 +120,7 @@ class ServingBucket:
             try:
                 answer = self._client.get_object(**arguments)
                 return MetadataObject(data=answer["Body"].read(), etag=answer["ETag"])
-            except FOREIGN_ERRORS as exc:
+            except foreign_errors() as exc:
                 if etag and error_code(exc) in _NOT_MODIFIED:
                     return MetadataObject(data=None, etag=etag)
                 if is_not_found(exc):

@@ -12,12 +12,8 @@ import io
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from s3transfer.subscribers import BaseSubscriber
 
 from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError
-from hg_localization.progress import ProgressListener
 
 
 class UnreadableSourceError(LocalFileError):
@@ -63,40 +59,6 @@ class DownloadItem:
     target: Path
     size: int
     label: str
-
-
-class TransferProgress(BaseSubscriber):
-    """Forwards the transfer manager's byte counts to a ProgressListener."""
-
-    def __init__(self, listener: ProgressListener, label: str, size: int, *, upload: bool = False) -> None:
-        self._listener = listener
-        self._upload = upload
-        self._label = label
-        self._size = size
-        self._started = False
-
-    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-        if not self._started:
-            self._started = True
-            if self._upload:
-                self._listener.upload_started(self._label, self._size)
-            else:
-                self._listener.file_started(self._label, self._size)
-        self._listener.file_advanced(self._label, bytes_transferred)
-
-    def on_done(self, future: Any, **kwargs: Any) -> None:
-        if self._started:
-            self._listener.file_finished(self._label)
-
-
-class ReleaseWhenDone(BaseSubscriber):
-    """Closes a :class:`VerifyingReader`'s file once its transfer is over, done or failed."""
-
-    def __init__(self, reader: VerifyingReader) -> None:
-        self._reader = reader
-
-    def on_done(self, future: Any, **kwargs: Any) -> None:
-        self._reader.release()
 
 
 class VerifyingReader(io.BufferedIOBase):

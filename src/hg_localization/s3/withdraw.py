@@ -123,7 +123,7 @@ def _mark_private(bucket: Bucket, repo_type: RepoType, repo_id: RepoId, revision
             return None, None
         where = f"metadata object '{key}'"
         manifest = catalog.parse_manifest(current, repo_type, repo_id, revision, where=where)
-        updated = manifest.model_copy(update={"public": False})
+        updated = manifest.replace(public=False)
         return updated, (updated.to_json().encode() if manifest.public else None)
 
     manifest = bucket.update_object(key, change, what=f"the metadata object of '{repo_id}' at '{revision}'")

@@ -257,7 +257,7 @@ class LocalStore:
             current = self.get(repo_id, manifest.revision)
             if current is None or current.path != stored.path or current.manifest.commit != manifest.commit:
                 return
-            updated = current.manifest.model_copy(update={"public": True})
+            updated = current.manifest.replace(public=True)
             atomic_write_text(current.path / METADATA_FILENAME, updated.to_json())
 
     def remove(self, repo_id: RepoId, revision: str) -> bool:

@@ -10,35 +10,61 @@ returns a manifest whose every value can be used as it is (an id and revision th
 a 40-hex commit, paths that stay inside the folder, hex checksums), or raises
 :class:`~hg_localization.errors.InvalidInputError` saying what is wrong. Nothing else escapes it
 (no UnicodeDecodeError, RecursionError, TypeError, KeyError or ValueError of its own).
+
+These are plain frozen dataclasses, not pydantic models: every CLI command reads manifests, and
+importing pydantic costs more than the rest of a warm run. The JSON (:mod:`.manifest_json`) is
+byte for byte what the pydantic models wrote, so stores and buckets written before read the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
-
-from pydantic import BaseModel, Field, ValidationError
+from typing import ClassVar, Literal, TypedDict, Unpack
 
 from hg_localization.errors import HGLocalizationError, InvalidInputError
-from hg_localization.ids import RepoType, is_commit_sha, parse_repo_id, validate_repo_path, validate_revision
+from hg_localization.ids import (
+    REPO_TYPES,
+    RepoType,
+    is_commit_sha,
+    parse_repo_id,
+    validate_repo_path,
+    validate_revision,
+)
+from hg_localization.store import manifest_json
 from hg_localization.store.layout import METADATA_FILENAME
 
 MANIFEST_FORMAT = 1
 #: The largest file size a metadata file may record (an int64, as S3 and every filesystem have).
-MAX_FILE_SIZE = 2**63 - 1
+MAX_FILE_SIZE = manifest_json.MAX_FILE_SIZE
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _GIT_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})?$")
 
+Source = Literal["hub", "bucket", "upload"]
+SOURCES: tuple[Source, ...] = ("hub", "bucket", "upload")
+RefKind = Literal["branch", "tag"]
+REF_KINDS: tuple[RefKind, ...] = ("branch", "tag")
 
-class Selection(BaseModel):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selection:
     """What a localization asked for: the card and config only, or (filtered) every file."""
 
     full: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     config_name: str | None = None
+
+    def __post_init__(self) -> None:
+        # Callers may hand over lists (pydantic used to turn them into tuples): equality and
+        # hashing need the tuples.
+        if type(self.include) is not tuple:
+            object.__setattr__(self, "include", tuple(self.include))
+        if type(self.exclude) is not tuple:
+            object.__setattr__(self, "exclude", tuple(self.exclude))
 
     def covers(self, other: Selection) -> bool:
         """True when every file ``other`` selects is also selected by ``self``."""
@@ -48,17 +74,61 @@ class Selection(BaseModel):
             return True  # metadata files are part of every selection
         return self.full and not self.include and not self.exclude and self.config_name is None
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "full": self.full,
+            "include": self.include,
+            "exclude": self.exclude,
+            "config_name": self.config_name,
+        }
 
-class FileRecord(BaseModel):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileRecord:
     path: str  # the path in the repository
     local_path: str  # the path in the revision folder
-    size: int = Field(ge=0, le=MAX_FILE_SIZE)
+    size: int  # 0..MAX_FILE_SIZE, checked when read
     sha256: str
     git_sha1: str
     lfs: bool = False
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "local_path": self.local_path,
+            "size": self.size,
+            "sha256": self.sha256,
+            "git_sha1": self.git_sha1,
+            "lfs": self.lfs,
+        }
 
-class RevisionManifest(BaseModel):
+
+class ManifestChanges(TypedDict, total=False):
+    """The fields :meth:`RevisionManifest.replace` may change (all of them), for the type checker."""
+
+    format: int
+    repo_id: str
+    repo_type: RepoType
+    revision: str
+    commit: str
+    selections: list[Selection]
+    files: list[FileRecord]
+    missing: list[str]
+    fetched_at: datetime
+    source: Source
+    source_url: str | None
+    public: bool
+    private: bool
+    card_data: dict[str, object]
+    ref_kind: RefKind | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevisionManifest:
     """The revision manifest: one revision's proof of completeness and its record of every file.
 
     One concept, one name in the code. On disk it is the revision folder's
@@ -66,26 +136,39 @@ class RevisionManifest(BaseModel):
     revision's prefix. The file keeps the seed's name, written before there was a store without a
     bucket, because existing stores and buckets hold it under that name and other tools look for
     it; it describes the revision whether or not any bucket is configured.
+
+    The fields are in the order the JSON has them.
     """
+
+    #: A bundle's manifest (collections/bundle/format.py) is a pydantic model holding manifests;
+    #: there, as when this was a pydantic model, keys a manifest does not know are ignored.
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "ignore"}
 
     format: int = MANIFEST_FORMAT
     repo_id: str
     repo_type: RepoType
     revision: str
     commit: str
-    selections: list[Selection] = Field(default_factory=list)
-    files: list[FileRecord] = Field(default_factory=list)
+    selections: list[Selection] = field(default_factory=list)
+    files: list[FileRecord] = field(default_factory=list)
     #: Metadata files that were asked for but that the repository does not have.
-    missing: list[str] = Field(default_factory=list)
-    fetched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    source: Literal["hub", "bucket", "upload"] = "hub"
+    missing: list[str] = field(default_factory=list)
+    fetched_at: datetime = field(default_factory=_now)
+    source: Source = "hub"
     source_url: str | None = None
     public: bool = False
     #: The upstream repo is private or gated: the store's server serves it only with a token.
     private: bool = False
-    card_data: dict[str, object] = Field(default_factory=dict)
+    card_data: dict[str, object] = field(default_factory=dict)
     #: What ``revision`` was upstream when localized: a branch or a tag (None: a commit id, or unknown).
-    ref_kind: Literal["branch", "tag"] | None = None
+    ref_kind: RefKind | None = None
+
+    def __post_init__(self) -> None:
+        # Callers may hand over any sequence (pydantic used to make lists of them): equality and
+        # the JSON need lists.
+        for name in ("selections", "files", "missing"):
+            if type(getattr(self, name)) is not list:
+                object.__setattr__(self, name, list(getattr(self, name)))
 
     @property
     def full(self) -> bool:
@@ -104,8 +187,32 @@ class RevisionManifest(BaseModel):
     def local_file(self, local_path: str) -> FileRecord | None:
         return next((f for f in self.files if f.local_path == local_path), None)
 
+    def replace(self, **changes: Unpack[ManifestChanges]) -> RevisionManifest:
+        """A copy with ``changes`` (this one is frozen)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, object]:
+        """The manifest as JSON values, in the file's key order (``fetched_at`` as its text)."""
+        return {
+            "format": self.format,
+            "repo_id": self.repo_id,
+            "repo_type": self.repo_type,
+            "revision": self.revision,
+            "commit": self.commit,
+            "selections": [selection.to_dict() for selection in self.selections],
+            "files": [record.to_dict() for record in self.files],
+            "missing": self.missing,
+            "fetched_at": manifest_json.datetime_text(self.fetched_at),
+            "source": self.source,
+            "source_url": self.source_url,
+            "public": self.public,
+            "private": self.private,
+            "card_data": self.card_data,
+            "ref_kind": self.ref_kind,
+        }
+
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2)
+        return manifest_json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "metadata file") -> RevisionManifest:
@@ -114,17 +221,100 @@ class RevisionManifest(BaseModel):
         ``where`` names the file or object in the message (``The <where> is not valid: …``).
         """
         try:
-            manifest = cls.model_validate_json(text)
-        except (ValueError, TypeError, RecursionError, UnicodeError) as exc:
-            # ValidationError is a ValueError; pydantic parses with a depth limit of its own, and
-            # refuses bytes that are not UTF-8 and strings with lone surrogates.
-            raise InvalidInputError(f"The {where} is not valid: {_reason(exc)}") from None
-        try:
+            manifest = _manifest_of(manifest_json.loads(text))
             _check_values(manifest)
         except HGLocalizationError as exc:
             raise InvalidInputError(f"The {where} is not valid: {exc.message}") from None
         return manifest
 
+
+def _manifest_of(data: object) -> RevisionManifest:
+    """The manifest a parsed JSON document describes; InvalidInputError naming the first bad field."""
+    fields = manifest_json.Fields(data, "", level=1)
+    manifest = RevisionManifest(
+        format=fields.integer("format", MANIFEST_FORMAT),
+        repo_id=fields.text("repo_id"),
+        repo_type=fields.choice("repo_type", REPO_TYPES),
+        revision=fields.text("revision"),
+        commit=fields.text("commit"),
+        selections=fields.each("selections", _selection_of),
+        files=fields.each("files", _record_of),
+        missing=fields.texts("missing"),
+        fetched_at=fields.timestamp("fetched_at", _now),
+        source=fields.choice("source", SOURCES, "hub"),
+        source_url=fields.optional_text("source_url"),
+        public=fields.boolean("public", False),
+        private=fields.boolean("private", False),
+        card_data=fields.mapping("card_data"),
+        ref_kind=fields.optional_choice("ref_kind", REF_KINDS),
+    )
+    fields.check_others(_MANIFEST_KEYS)
+    return manifest
+
+
+def _selection_of(data: object, where: str, index: int) -> Selection:
+    if type(data) is dict and data.keys() == _SELECTION_KEYS:  # the shape this module writes
+        full, include, exclude, config_name = (
+            data["full"],
+            data["include"],
+            data["exclude"],
+            data["config_name"],
+        )
+        if (
+            type(full) is bool
+            and type(include) is list
+            and type(exclude) is list
+            and (config_name is None or type(config_name) is str)
+            and all(type(pattern) is str for pattern in include + exclude)
+        ):
+            return Selection(
+                full=full, include=tuple(include), exclude=tuple(exclude), config_name=config_name
+            )
+    fields = manifest_json.Fields(data, where, level=3, index=index)
+    selection = Selection(
+        full=fields.boolean("full", False),
+        include=tuple(fields.texts("include")),
+        exclude=tuple(fields.texts("exclude")),
+        config_name=fields.optional_text("config_name"),
+    )
+    fields.check_others(_SELECTION_KEYS)
+    return selection
+
+
+def _record_of(data: object, where: str, index: int) -> FileRecord:
+    # A manifest lists up to thousands of files, each in the shape this module writes: take that
+    # shape in one go, and leave anything else to the field by field reading that says what is wrong.
+    if type(data) is dict and data.keys() == _RECORD_KEYS:
+        path, local_path, size = data["path"], data["local_path"], data["size"]
+        sha256, git_sha1, lfs = data["sha256"], data["git_sha1"], data["lfs"]
+        if (
+            type(path) is str
+            and type(local_path) is str
+            and type(size) is int
+            and 0 <= size <= MAX_FILE_SIZE
+            and type(sha256) is str
+            and type(git_sha1) is str
+            and type(lfs) is bool
+        ):
+            return FileRecord(
+                path=path, local_path=local_path, size=size, sha256=sha256, git_sha1=git_sha1, lfs=lfs
+            )
+    fields = manifest_json.Fields(data, where, level=3, index=index)
+    record = FileRecord(
+        path=fields.text("path"),
+        local_path=fields.text("local_path"),
+        size=fields.size("size"),
+        sha256=fields.text("sha256"),
+        git_sha1=fields.text("git_sha1"),
+        lfs=fields.boolean("lfs", False),
+    )
+    fields.check_others(_RECORD_KEYS)
+    return record
+
+
+_MANIFEST_KEYS = frozenset(item.name for item in dataclasses.fields(RevisionManifest))
+_SELECTION_KEYS = frozenset(item.name for item in dataclasses.fields(Selection))
+_RECORD_KEYS = frozenset(item.name for item in dataclasses.fields(FileRecord))
 
 # The checks below are pure functions of a string, and a store's metadata files repeat the same
 # ids, revisions and paths (README.md, config.json...): listing 10,000 models checks each once.
@@ -149,18 +339,3 @@ def _check_values(manifest: RevisionManifest) -> None:
         seen.add(record.local_path)
         if not _SHA256_RE.match(record.sha256) or not _GIT_SHA_RE.match(record.git_sha1):
             raise InvalidInputError(f"the checksums of {record.path!r} are not hex digests")
-
-
-def _reason(exc: BaseException) -> str:
-    """One line saying what is wrong (where pydantic says it: the field and the problem, no input)."""
-    if isinstance(exc, ValidationError):
-        errors = exc.errors(include_url=False, include_input=False)
-        if errors:
-            first = errors[0]
-            field = ".".join(str(part) for part in first.get("loc", ()))
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            return f"{field + ': ' if field else ''}{first.get('msg', 'invalid')}{more}"
-    if isinstance(exc, RecursionError):
-        return "it is nested too deeply"
-    text = str(exc).splitlines()
-    return text[0] if text else type(exc).__name__

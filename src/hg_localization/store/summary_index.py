@@ -31,13 +31,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hg_localization.errors import HGLocalizationError
-from hg_localization.ids import is_commit_sha, parse_repo_id
+from hg_localization.ids import NO_NAMESPACE_FOLDER, is_commit_sha, parse_repo_id
 from hg_localization.store.damaged import DamagedRevision
 from hg_localization.store.layout import BY_BUCKET_FOLDER, LOCKS_FOLDER, METADATA_FILENAME
 from hg_localization.store.local_store import LocalStore, StoredRevision, revision_named
@@ -114,31 +115,75 @@ def scan_summaries(store: LocalStore) -> Iterator[RevisionSummary | DamagedRevis
     root = str(store.layout.base)
     base = root if root.endswith("/") else f"{root}/"  # paths as str(Path) writes them, "/" too
     index = _Index(f"{base}{LOCKS_FOLDER}/{INDEX_NAME}", store.repo_type)
+    revisions = _RevisionNames()
+    namespaces: dict[str, bool] = {}
     for namespace in _folder_names(root):
         if namespace == BY_BUCKET_FOLDER:  # the lock folder is hidden: skipped already
             continue
         for name in _folder_names(f"{base}{namespace}"):
-            try:
-                repo_id = parse_repo_id(name if namespace == "_" else f"{namespace}/{name}")
-            except HGLocalizationError:
+            repo_id = _repo_id(namespace, name, namespaces)
+            if repo_id is None:
                 continue
             repo = f"{namespace}/{name}"
             for folder in index.revision_folders(repo, f"{base}{repo}"):
-                revision = revision_named(folder)
+                revision = revisions.named(folder)
                 if revision is None:
                     continue
                 relative = f"{repo}/{folder}"
                 key = _stat_key(f"{base}{relative}/{METADATA_FILENAME}", os.stat)  # followed, as read
-                summary = index.summary(relative, key, f"{base}{relative}", str(repo_id), revision)
+                summary = index.summary(relative, key, f"{base}{relative}", repo_id, revision)
                 if summary is not None:
                     yield summary
                     continue
-                found = store.inspect(repo_id, revision)
+                found = store.inspect(parse_repo_id(repo_id), revision)
                 if isinstance(found, StoredRevision):
                     yield index.add(relative, key, RevisionSummary.of(found))
                 elif found is not None:
                     yield found
     index.save()
+
+
+def _repo_id(namespace: str, name: str, namespaces: dict[str, bool]) -> str | None:
+    """The repo id the folder ``namespace/name`` stands for; None for a folder that is not one.
+
+    ``namespace/name`` is a valid id exactly when both parts are valid one-part ids (and the
+    namespace is not the folder of ids without one): each namespace is checked once a listing."""
+    if namespace == NO_NAMESPACE_FOLDER:
+        return name if _is_repo_id(name) else None
+    valid = namespaces.get(namespace)
+    if valid is None:
+        valid = namespaces[namespace] = _is_repo_id(namespace)
+    return f"{namespace}/{name}" if valid and _is_repo_id(name) else None
+
+
+#: Names that are certainly valid one-part ids (``parse_repo_id`` is asked about any other):
+#: runs of letters, digits and ``_`` joined by single ``-`` or ``.``, at most 96 characters.
+_PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_]+[-.])*[A-Za-z0-9_]+")
+_MAX_NAME = 96
+
+
+def _is_repo_id(value: str) -> bool:
+    if len(value) <= _MAX_NAME and _PLAIN_NAME.fullmatch(value):
+        return True
+    try:
+        parse_repo_id(value)
+    except HGLocalizationError:
+        return False
+    return True
+
+
+class _RevisionNames:
+    """:func:`revision_named` of each folder name, worked out once a listing (most are ``main``)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str | None] = {}
+
+    def named(self, folder: str) -> str | None:
+        try:
+            return self._known[folder]
+        except KeyError:
+            revision = self._known[folder] = revision_named(folder)
+            return revision
 
 
 def _folder_names(path: str) -> list[str]:
@@ -179,21 +224,11 @@ class _Index:
         self.repos: dict[str, list[Any]] = {}
         self.changed = False
 
-    def _holds(self, entry: Any, key: StatKey | None) -> bool:
-        """True when ``entry`` is ``[key, value]`` for this ``key`` (ints a ``stat`` gave), not racy."""
-        return (
-            key is not None
-            and type(entry) is list
-            and len(entry) == 2
-            and entry[0] == key
-            and key[4] < self.fresh_before
-        )
-
     def revision_folders(self, repo: str, folder: str) -> list[str]:
         """The folders in the repo folder ``folder``: the index's list while its ``lstat`` holds."""
         key = _stat_key(folder, os.lstat)
         entry: Any = self.known_repos.get(repo)
-        if self._holds(entry, key) and _strings(entry[1]):
+        if _holds(entry, key, self.fresh_before) and _strings(entry[1]):
             names: list[str] = entry[1]
         else:
             names = _folder_names(folder)
@@ -208,7 +243,7 @@ class _Index:
         """The indexed summary of the revision folder ``relative`` while ``key`` is its metadata
         file's, with the folder's own path, id and revision; None when it must be read."""
         entry: Any = self.known.get(relative)
-        if not (self._holds(entry, key) and _values_ok(entry[1], self.picks)):
+        if not (_holds(entry, key, self.fresh_before) and _values_ok(entry[1], self.picks)):
             return None
         commit, files, size, public, source, has_card, has_config, pick = entry[1]
         self.entries[relative] = entry
@@ -246,6 +281,18 @@ class _Index:
             from hg_localization.store.atomic import atomic_write_text  # only when it is written
 
             atomic_write_text(Path(self.path), json.dumps(data, separators=(",", ":")))
+
+
+def _holds(entry: Any, key: StatKey | None, fresh_before: int) -> bool:
+    """True when ``entry`` is ``[key, value]`` for this ``key`` (ints a ``stat`` gave), and ``key``
+    is older than ``fresh_before`` (not racy)."""
+    return (
+        key is not None
+        and type(entry) is list
+        and len(entry) == 2
+        and entry[0] == key
+        and key[4] < fresh_before
+    )
 
 
 def _read_index(path: str, repo_type: str) -> dict[str, Any]:

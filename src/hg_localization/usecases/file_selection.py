@@ -42,14 +42,12 @@ def trimmed_to(manifest: RevisionManifest, request: _Request) -> RevisionManifes
         return manifest
     chosen, missing = select_files(manifest.files, [request.selection], request.metadata_files)
     keep = {f.path for f in chosen}
-    return manifest.model_copy(
-        update={
-            "revision": request.revision,
-            "ref_kind": None,
-            "selections": [request.selection],
-            "files": [f for f in manifest.files if f.path in keep],
-            "missing": missing,
-        }
+    return manifest.replace(
+        revision=request.revision,
+        ref_kind=None,
+        selections=[request.selection],
+        files=[f for f in manifest.files if f.path in keep],
+        missing=missing,
     )
 
 

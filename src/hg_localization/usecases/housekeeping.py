@@ -119,7 +119,7 @@ def mark_private_locally(
         with store.lock(repo_id, revision):
             current = store.get(repo_id, revision)
             if current is not None and current.manifest.public:
-                updated = current.manifest.model_copy(update={"public": False})
+                updated = current.manifest.replace(public=False)
                 atomic_write_text(current.path / METADATA_FILENAME, updated.to_json())
                 changed += 1
     return changed

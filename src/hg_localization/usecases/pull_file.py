@@ -153,9 +153,7 @@ def _with_file(manifest: RevisionManifest, record: FileRecord) -> RevisionManife
     if not manifest.covers(selection):
         selections.append(selection)
     files = sorted([*(f for f in manifest.files if f.path != record.path), record], key=lambda f: f.path)
-    return manifest.model_copy(
-        update={"files": files, "selections": selections, "fetched_at": datetime.now(UTC)}
-    )
+    return manifest.replace(files=files, selections=selections, fetched_at=datetime.now(UTC))
 
 
 def _has(stored: StoredRevision | None, commit: str, path: str) -> bool:

@@ -32,7 +32,6 @@ from hg_localization.s3.catalog import IndexEntry, Listing, list_entries, rebuil
 from hg_localization.s3.client import bucket_location
 from hg_localization.s3.errors import BucketUnreachableError
 from hg_localization.s3.keys import public_index_name
-from hg_localization.s3.public import parse_public_index, write_rebuilt_public_index
 from hg_localization.s3.push import PushReport, push_revision
 from hg_localization.s3.team_cache import BucketCache
 from hg_localization.store.local_store import LocalStore, StoredRevision
@@ -217,6 +216,8 @@ def list_bucket_repos(config: HGLocalizationConfig, repo_type: RepoType, *, rebu
     bucket_location(config)  # raises, saying what to set, without a bucket
     bucket = Bucket.from_config(config)
     if rebuild:
+        from hg_localization.s3.public import write_rebuilt_public_index  # (pydantic: only here)
+
         listing = rebuild_entries(bucket, repo_type)
         write_rebuilt_public_index(bucket, repo_type)
         return listing
@@ -241,6 +242,7 @@ def list_public_repos(
     config: HGLocalizationConfig, repo_type: RepoType, public_url: str | None = None
 ) -> list[IndexEntry]:
     """The public index, read anonymously (no credentials are used even when configured)."""
+    from hg_localization.s3.public import parse_public_index  # (pydantic: only this command needs it)
     from hg_localization.s3.public_reader import PublicReader  # (httpx: only this command needs it)
 
     reader = PublicReader(public_url_of(config, public_url))

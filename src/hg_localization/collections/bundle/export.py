@@ -123,14 +123,10 @@ def _sources(
             stored, pinned = _stored_for(store, collection.name, entry, lock)
             source = by_key.get(entry.key)
             if source is None:
-                metadata = stored.manifest.model_copy(
-                    update={
-                        "revision": entry.revision,
-                        "public": False,
-                        "ref_kind": stored.manifest.ref_kind
-                        if stored.manifest.revision == entry.revision
-                        else None,
-                    }
+                metadata = stored.manifest.replace(
+                    revision=entry.revision,
+                    public=False,
+                    ref_kind=stored.manifest.ref_kind if stored.manifest.revision == entry.revision else None,
                 )
                 source = by_key[entry.key] = _Source(store, stored, BundledRevision(metadata=metadata))
             elif source.stored.manifest.commit != stored.manifest.commit:

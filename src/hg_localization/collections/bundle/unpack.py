@@ -170,7 +170,7 @@ class Unpacking:
         published = []
         for slot in self._slots:
             # A bundle cannot make anything public at this site: sharing is this site's own choice.
-            metadata = slot.bundled.metadata.model_copy(update={"public": False})
+            metadata = slot.bundled.metadata.replace(public=False)
             previous = slot.store.get(slot.repo_id, metadata.revision)
             stored = slot.store.publish(slot.staging, metadata)
             published.append(
