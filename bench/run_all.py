@@ -21,7 +21,7 @@ import bench_pull_through
 import bench_rps
 import bench_s3
 import bench_server
-from _common import RESULTS_DIR, Section, format_section, machine_info, write_json
+from _common import RESULTS_DIR, Section, compile_sources, format_section, machine_info, write_json
 from goal_table import format_goals, goal_rows
 
 ALL = ["download", "many", "onegig", "hashing", "server", "pull", "rps", "goals", "s3"]
@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file")
     args = parser.parse_args(argv)
     selected = args.only or ALL
+    compile_sources()
     started = time.perf_counter()
     sections: list[Section] = []
     machine = machine_info()

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
-from hg_localization import config_rules as rules
+import hg_localization.config_rules as rules
 from hg_localization.config_rules import DEFAULT_HF_ENDPOINT, Secret, url_problem
 from hg_localization.errors import InvalidInputError
 from hg_localization.redact import redact, register_secret

@@ -10,10 +10,9 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
-from huggingface_hub import close_session, get_session
+from huggingface_hub import get_session
 
 from hg_localization.errors import AuthenticationError, RepoNotFoundError, UpstreamError
 from hg_localization.hub import plain_http
@@ -34,15 +33,7 @@ QUICK = RetryPolicy(base_delay=0.01)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-@pytest.fixture(autouse=True)
-def fresh_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No proxy from the machine, and a session without the cookies of other tests."""
-    for name in ("http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    close_session()
-    yield
-    close_session()
+pytestmark = pytest.mark.usefixtures("fresh_session")
 
 
 @pytest.mark.parametrize("token", [None, TOKEN])

@@ -23,17 +23,14 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from hg_localization.errors import IntegrityError, LocalFileError, UpstreamError
-from hg_localization.hub.http import HubHttp, RetriesExhausted
+from hg_localization.hub.http import HubHttp, RetriesExhausted, Streamed
 from hg_localization.hub.listing import RemoteFile
 from hg_localization.hub.retry import retryable
 from hg_localization.hub.write_behind import WriteBehind
 from hg_localization.integrity.hashing import Digest, StreamHasher
-
-if TYPE_CHECKING:
-    import httpx2
 
 logger = logging.getLogger(__name__)
 
@@ -166,12 +163,12 @@ class FileTransfer:
                 return _Failure(exc, wait)
             raise
         if self._hasher.size < self._remote.size:  # the answer ended early, without an error
-            import httpx2  # imported already (by the session that streamed the answer)
+            import httpx2  # the error the session gives (an answer with no length that ended early)
 
             return _Failure(httpx2.RemoteProtocolError("the answer ended before the end of the file"), None)
         return None
 
-    def _check_answer(self, response: httpx2.Response, sink: BinaryIO, offset: int) -> None:
+    def _check_answer(self, response: Streamed, sink: BinaryIO, offset: int) -> None:
         status = response.status_code
         if offset and status == 200:
             logger.info("The Hub ignored the Range request for %s; starting it over", self._remote.path)
@@ -190,7 +187,7 @@ class FileTransfer:
         if length.isdigit() and self._hasher.size + int(length) > self._remote.size:
             raise self._too_long(f"{self._hasher.size + int(length)} bytes")
 
-    def _receive(self, response: httpx2.Response, sink: BinaryIO) -> None:
+    def _receive(self, response: Streamed, sink: BinaryIO) -> None:
         """The body to disk, hashed; a big file's written and hashed in a thread of its own.
 
         Leaving writes every byte received (a dropped connection loses none): the retry asks

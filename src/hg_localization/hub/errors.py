@@ -82,20 +82,9 @@ def translate(
         error.args = (error.message,)
         return error
     status = _status_of(exc)
-    if isinstance(exc, hf_errors.GatedRepoError):
-        return AuthenticationError(
-            repo_id,
-            message=f"'{repo_id}' is a gated repository and this token has not been granted access.",
-            hint="Request access on the repository page, then set HF_TOKEN to a token of that account.",
-        )
-    if status == 401 and _invalid_token(exc):
-        return AuthenticationError(
-            repo_id,
-            message="The Hub refused the token (invalid or expired).",
-            hint="Set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) to a valid token.",
-        )
-    if status in (401, 403):
-        return AuthenticationError(repo_id)
+    refused = _refused(exc, status, repo_id)
+    if refused is not None:
+        return refused
     if isinstance(exc, hf_errors.RevisionNotFoundError) and repo_id:
         return RevisionNotFoundError(repo_id, revision or "main", repo_type)
     if isinstance(exc, hf_errors.RemoteEntryNotFoundError) and repo_id:
@@ -125,6 +114,27 @@ def translate(
             hint="Retry later; nothing in the local store was changed.",
         )
     return UpstreamError(f"Talking to the Hub at {endpoint} failed: {_first_line(exc)}")
+
+
+def _refused(exc: BaseException, status: int | None, repo_id: str | None) -> AuthenticationError | None:
+    """The error for an answer that refused access (gated, a bad token, 401/403), else None."""
+    from huggingface_hub import errors as hf_errors
+
+    if isinstance(exc, hf_errors.GatedRepoError):
+        return AuthenticationError(
+            repo_id,
+            message=f"'{repo_id}' is a gated repository and this token has not been granted access.",
+            hint="Request access on the repository page, then set HF_TOKEN to a token of that account.",
+        )
+    if status == 401 and _invalid_token(exc):
+        return AuthenticationError(
+            repo_id,
+            message="The Hub refused the token (invalid or expired).",
+            hint="Set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) to a valid token.",
+        )
+    if status in (401, 403):
+        return AuthenticationError(repo_id)
+    return None
 
 
 def _status_of(exc: BaseException) -> int | None:

@@ -7,7 +7,8 @@ body read into memory has a size cap, and metadata requests are retried under a
 
 A metadata GET to a plain ``http://`` Hub goes through :mod:`.plain_http` when that sends the
 very same request (it then skips importing httpx2 and building the session: a warm re-run's one
-request costs what a request costs); everything else, downloads included, through the session.
+request costs what a request costs); a file's body likewise through :mod:`.plain_stream`
+(without h11's copies of every byte); everything else through the session.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from hg_localization.errors import UpstreamError
-from hg_localization.hub import plain_http
+from hg_localization.hub import plain_http, plain_stream
 from hg_localization.hub.retry import Backoff, RetryPolicy, retryable
 
 if TYPE_CHECKING:
@@ -37,6 +38,24 @@ MAX_ERROR_BYTES = 64 * 1024
 DEFAULT_TIMEOUT = 30.0
 
 _BODY_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+class StreamedHeaders(Protocol):
+    def get(self, name: str, default: str, /) -> str:
+        """The value of the header ``name`` (any case), else ``default``."""
+        ...
+
+
+class Streamed(Protocol):
+    """A streamed answer as :meth:`HubHttp.stream` yields it: httpx2's, or :mod:`.plain_stream`'s."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> StreamedHeaders: ...
+
+    def iter_bytes(self) -> Iterator[bytes]: ...
 
 
 class RetriesExhausted(Exception):
@@ -123,8 +142,19 @@ class HubHttp:
         return body
 
     @contextmanager
-    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx2.Response]:
-        """A streamed GET whose status is already checked (an error raises, bounded, before the body)."""
+    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[Streamed]:
+        """A streamed GET whose status is already checked (an error raises, bounded, before the body).
+
+        To a plain ``http://`` Hub through :mod:`.plain_stream` when that sends the very same
+        request and the answer needs nothing of the session (a redirect does: sent again through it).
+        """
+        if plain_http.applies(url):
+            with plain_stream.open_stream(url, headers, self.timeout) as answer:
+                if isinstance(answer, plain_http.Answer):
+                    _raise_plain(answer)
+                elif answer is not None:
+                    yield answer
+                    return
         with _session().stream(
             "GET", url, headers=dict(headers), timeout=_timeout(self.timeout), follow_redirects=True
         ) as response:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import http.client
 
 #: What httpx2 sends before the request's own headers (its defaults, in its order).
-_CLIENT_HEADERS = (("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate"), ("Connection", "keep-alive"))
+CLIENT_HEADERS = (("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate"), ("Connection", "keep-alive"))
 #: Characters that httpx2 sends unchanged in a request target (anything else it would re-encode).
 _TARGET_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%"
@@ -48,7 +48,7 @@ _TARGET_CHARS = frozenset(
 _TRACE_LOGGERS = ("httpx2", "httpcore2", "huggingface_hub")
 #: Decoders that would make httpx2 announce more than gzip and deflate.
 _EXTRA_DECODERS = ("brotli", "brotlicffi", "backports.zstd", "compression.zstd")
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 
 
@@ -63,7 +63,7 @@ class Answer(NamedTuple):
     sent: list[tuple[str, str]]
 
 
-class _UseSession(Exception):
+class UseSession(Exception):
     """This answer is not handled here: the request goes through huggingface_hub's session."""
 
 
@@ -87,35 +87,42 @@ def get(
     query = f"?{urlencode(list(params.items()))}" if params else ("?" + parts.query if "?" in url else "")
     target = (parts.path or "/") + query
     host = parts.hostname or ""
-    netloc = _host(host, parts.port)
+    netloc = host_header(host, parts.port)
     sent = [
         ("Host", netloc),
-        *_CLIENT_HEADERS,
+        *CLIENT_HEADERS,
         *headers.items(),
-        ("X-Amzn-Trace-Id", _trace_id()),
+        ("X-Amzn-Trace-Id", trace_id()),
     ]
     import http.client  # with the first request: a command that sends none does not pay for it
 
     connection = http.client.HTTPConnection(host, parts.port or 80, timeout=timeout)
-    phase = _Phase()
+    phase = Phase()
     try:
-        with _httpx_errors(phase):
-            connection.connect()
-            phase.now = "Write"
-            connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
-            for name, value in sent:
-                connection.putheader(name, value)
-            connection.endheaders()
-            phase.now = "Read"
-            response = connection.getresponse()
-            return _answer(response, f"http://{netloc}{target}", sent, limit)
-    except _UseSession:
+        with httpx_errors(phase):
+            response = send_get(connection, target, sent, phase)
+            return answer(response, f"http://{netloc}{target}", sent, limit)
+    except UseSession:
         return None
     finally:
         connection.close()
 
 
-class _Phase:
+def send_get(
+    connection: http.client.HTTPConnection, target: str, sent: list[tuple[str, str]], phase: Phase
+) -> http.client.HTTPResponse:
+    """Connect, send ``GET target`` with exactly the headers ``sent``, and read the answer's head."""
+    connection.connect()
+    phase.now = "Write"
+    connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+    for name, value in sent:
+        connection.putheader(name, value)
+    connection.endheaders()
+    phase.now = "Read"
+    return connection.getresponse()
+
+
+class Phase:
     """Where a request is, to name a failure as httpx2 does (ConnectError, WriteError, ReadError...)."""
 
     __slots__ = ("now",)
@@ -124,16 +131,16 @@ class _Phase:
         self.now = "Connect"
 
 
-def _answer(response: http.client.HTTPResponse, url: str, sent: list[tuple[str, str]], limit: int) -> Answer:
+def answer(response: http.client.HTTPResponse, url: str, sent: list[tuple[str, str]], limit: int) -> Answer:
     status = response.status
     headers = [(k.lower(), v) for k, v in response.getheaders()]
     names = {k for k, _ in headers}
-    if (status in _REDIRECTS and "location" in names) or "set-cookie" in names:
-        raise _UseSession
+    if (status in REDIRECTS and "location" in names) or "set-cookie" in names:
+        raise UseSession
     codings = [c.strip().lower() for k, v in headers if k == "content-encoding" for c in v.split(",")]
     codings = [c for c in codings if c and c != "identity"]
     if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
-        raise _UseSession
+        raise UseSession
     error = status >= 400
     body = _decoded(
         _raw(response), codings[0] if codings else None, _ERROR_CAP if error else limit, truncate=error
@@ -152,8 +159,8 @@ def _raw(response: http.client.HTTPResponse) -> Iterator[bytes]:
         yield chunk
     if not response.chunked and response.length:  # the connection ended before Content-Length bytes
         expected = received + response.length
-        raise _transport(
-            "RemoteProtocolError", _INCOMPLETE.format(f"received {received} bytes, expected {expected}")
+        raise transport_error(
+            "RemoteProtocolError", INCOMPLETE.format(f"received {received} bytes, expected {expected}")
         )
 
 
@@ -193,12 +200,12 @@ class _Decoder:
             yield from self._inflate(data, room)
         except zlib.error:
             if not (first and self._encoding == "deflate"):
-                raise _UseSession from None  # the session raises its DecodingError
+                raise UseSession from None  # the session raises its DecodingError
             self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
             try:
                 yield from self._inflate(data, room)
             except zlib.error:
-                raise _UseSession from None
+                raise UseSession from None
 
     def _inflate(self, data: bytes, room: int) -> Iterator[bytes]:
         out = self._zlib.decompress(data, room)
@@ -214,44 +221,46 @@ class _Decoder:
         try:
             return self._zlib.flush()
         except zlib.error:
-            raise _UseSession from None
+            raise UseSession from None
 
 
 @contextmanager
-def _httpx_errors(phase: _Phase) -> Iterator[None]:
+def httpx_errors(phase: Phase) -> Iterator[None]:
     """The httpx2 error the session raises for each transport failure (httpx2 imported only then)."""
     import http.client
 
     try:
         yield
     except http.client.RemoteDisconnected:
-        raise _transport("RemoteProtocolError", "Server disconnected without sending a response.") from None
+        raise transport_error(
+            "RemoteProtocolError", "Server disconnected without sending a response."
+        ) from None
     except http.client.IncompleteRead:  # only a chunked body ends so (see _raw)
-        raise _transport("RemoteProtocolError", _INCOMPLETE.format("incomplete chunked read")) from None
+        raise transport_error("RemoteProtocolError", INCOMPLETE.format("incomplete chunked read")) from None
     except http.client.HTTPException:
-        raise _UseSession from None  # a malformed answer: the session words its own error
+        raise UseSession from None  # a malformed answer: the session words its own error
     except OSError as exc:  # TimeoutError included
         kind = "Timeout" if isinstance(exc, TimeoutError) else "Error"
-        raise _transport(phase.now + kind, str(exc)) from exc
+        raise transport_error(phase.now + kind, str(exc)) from exc
 
 
 #: h11's words (through httpx2) for an answer cut short.
-_INCOMPLETE = "peer closed connection without sending complete message body ({})"
+INCOMPLETE = "peer closed connection without sending complete message body ({})"
 
 
-def _transport(kind: str, message: str) -> Exception:
+def transport_error(kind: str, message: str) -> Exception:
     import httpx2
 
     error: type[Exception] = getattr(httpx2, kind)
     return error(message)
 
 
-def _host(hostname: str, port: int | None) -> str:
+def host_header(hostname: str, port: int | None) -> str:
     host = f"[{hostname}]" if ":" in hostname else hostname.lower()
     return host if port in (None, 80) else f"{host}:{port}"
 
 
-def _trace_id() -> str:
+def trace_id() -> str:
     # huggingface_hub's request hook sets this on every request (a random uuid4, for the server's logs).
     import uuid
 

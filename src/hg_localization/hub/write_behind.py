@@ -1,8 +1,9 @@
 """Write and hash a download's bytes in a thread of their own, while the next ones are read.
 
-Reading an HTTP answer through httpx/h11 costs Python time for every 64 KiB that arrives;
-writing and sha256 cost as much again, but outside the GIL (``os.write`` and hashlib for more
-than 2 KiB let go of it). Handing the bytes to a second thread runs both on two cores::
+Reading an HTTP answer costs the reader's thread a recv per block (through httpx/h11, Python
+time for every 64 KiB as well: see :mod:`.plain_stream`); writing and sha256 cost more, but
+outside the GIL (``os.write`` and hashlib for more than 2 KiB let go of it). Handing the bytes
+to a second thread runs both on two cores::
 
     reader (the caller)   chunk, chunk, … ─▶ queued (≤ QUEUE_LIMIT bytes)
     writer thread         a block of what came (≥ BLOCK_SIZE, or after MAX_DELAY s)
@@ -10,12 +11,11 @@ than 2 KiB let go of it). Handing the bytes to a second thread runs both on two 
 
 Every byte is still written and hashed, in order; the caller checks sizes before it hands a
 chunk over. A block is written as soon as it is full, else at most MAX_DELAY after it began:
-while the connection stalls, what was received is on disk (a killed run keeps it). The chunks
-of a block are not joined: a join is one more copy of every byte (h11's copies in the reader
-are what limits a download already). Every ``WRITEBACK_EVERY`` bytes the kernel is asked to
-start writing those bytes to the disk (``sync_file_range``, Linux): the ``fsync`` that ends a
-download then waits for the last bytes only, instead of the whole file (a disk at 400 MB/s
-takes 2.7 s for 1 GiB).
+while the connection stalls, what was received is on disk (a killed run keeps it). The chunks of
+a block are not joined: a join is one more copy of every byte. Every ``WRITEBACK_EVERY`` bytes
+the kernel is asked to start writing those bytes to the disk (``sync_file_range``, Linux): the
+``fsync`` that ends a download then waits for the last bytes only, instead of the whole file (a
+disk at 400 MB/s takes 2.7 s for 1 GiB).
 
 Small files are written in the caller's thread (``threaded=False``): a thread per file would
 cost more than it saves.
