@@ -22,6 +22,7 @@ reported. Ratios are wall time relative to ``snapshot_download`` (lower is faste
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -193,9 +194,16 @@ class _Variants:
         fresh(self.hf_home)
 
     def _change_one_file(self) -> None:
-        """Move ``main`` to a new commit (same size ± 1 byte): the server rehashes on the next request."""
+        """Move ``main`` to a new commit (same size ± 1 byte): the server rehashes on the next request.
+
+        The file is replaced (a new file renamed over it, as a git checkout does), which the server
+        sees on the next request; a rewrite in place would be seen within a second only
+        (``server/folder_signature.py``), and the timed run may start sooner than that.
+        """
         current = self.changing_file.read_bytes()
-        self.changing_file.write_bytes(self.original + b" " if current == self.original else self.original)
+        replacement = self.changing_file.with_name(self.changing_file.name + ".new")
+        replacement.write_bytes(self.original + b" " if current == self.original else self.original)
+        os.replace(replacement, self.changing_file)
 
     def _fresh_snapshot(self) -> None:
         fresh(self.snapshot_dir)

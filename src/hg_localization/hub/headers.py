@@ -19,6 +19,7 @@ have to be fetched) goes to ``build_hf_headers`` itself, which then does what it
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from hg_localization._version import __version__
@@ -59,13 +60,25 @@ def _light_headers(token: str | None) -> dict[str, str] | None:
 def _may_find_a_token() -> bool:
     """Whether huggingface_hub's implicit token lookup (``get_token``) could find one."""
     from huggingface_hub import constants
-    from huggingface_hub.utils._runtime import is_google_colab
 
     # Read as huggingface_hub reads them: an OIDC exchange first, then HF_TOKEN (which the
     # configuration has already made ``token`` when it is set), then the stored login, then Colab.
     names = ("HF_OIDC_RESOURCE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
-    stored = os.path.exists(constants.HF_TOKEN_PATH)
-    return any(os.environ.get(name) for name in names) or stored or is_google_colab()
+    if any(os.environ.get(name) for name in names) or os.path.exists(constants.HF_TOKEN_PATH):
+        return True
+    return _in_colab()
+
+
+def _in_colab() -> bool:
+    """huggingface_hub's ``is_google_colab()``, which asks IPython: outside IPython, False without
+    importing ``huggingface_hub.utils._runtime`` (and importlib.metadata with it)."""
+    import builtins
+
+    if not hasattr(builtins, "get_ipython"):
+        return False
+    from huggingface_hub.utils._runtime import is_google_colab
+
+    return is_google_colab()
 
 
 def _registry_is_fresh(path: str) -> bool:
@@ -77,16 +90,16 @@ def _registry_is_fresh(path: str) -> bool:
 
 def _user_agent(agent: str | None) -> str:
     """huggingface_hub's ``_http_user_agent`` for this library (same parts, same order, deduplicated)."""
+    import huggingface_hub
     from huggingface_hub import constants
-    from huggingface_hub.utils._runtime import (
-        get_hf_hub_version,
-        get_python_version,
-        get_torch_version,
-        is_torch_available,
-    )
 
-    ua = f"{LIBRARY_NAME}/{__version__}; hf_hub/{get_hf_hub_version()}; python/{get_python_version()}"
+    # The versions as huggingface_hub.utils._runtime gives them, without importing it (it imports
+    # importlib.metadata: a fifth of a warm re-run's imports); torch only with telemetry on.
+    python = sys.version.split()[0].rstrip("+")
+    ua = f"{LIBRARY_NAME}/{__version__}; hf_hub/{huggingface_hub.__version__}; python/{python}"
     if not constants.HF_HUB_DISABLE_TELEMETRY:
+        from huggingface_hub.utils._runtime import get_torch_version, is_torch_available
+
         if is_torch_available():
             ua += f"; torch/{get_torch_version()}"
         if agent:
