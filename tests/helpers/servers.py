@@ -10,6 +10,7 @@ is valid and no two servers race for a port. ``BackgroundServer`` is the same wi
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -102,3 +103,13 @@ class HubServer:
     repos_dir: Path
     token: str
     samples: SampleRepos
+
+
+def replace_served_file(path: Path, data: bytes) -> None:
+    """Change a file a ``--repos`` server serves the way a git checkout does: a new file renamed
+    over it. The server sees that on the next request; a rewrite in place (same folder, same name)
+    it sees within ``server/folder_signature.py``'s FILE_RECHECK_SECONDS only, and a client that
+    asks sooner is answered the commit before (the server's documented promise, tested there)."""
+    replacement = path.with_name(path.name + ".replacement")
+    replacement.write_bytes(data)
+    os.replace(replacement, path)

@@ -14,7 +14,7 @@ from hg_localization.server.folder_source import FolderSource
 from hg_localization.usecases.models import localize_model
 from hg_localization.usecases.options import LocalizeOptions
 
-from helpers.servers import run_server
+from helpers.servers import replace_served_file, run_server
 from helpers.stored import stored_files
 
 
@@ -27,7 +27,9 @@ def test_a_branch_that_moved_upstream_is_taken_from_the_hub_not_the_stale_bucket
         alice = team.with_overrides(hf_endpoint=url)
         before = localize_model("hgloc-test/tiny-bert", config=alice)  # pushed to the bucket
         config_file = upstream / "models" / "hgloc-test" / "tiny-bert" / "main" / "config.json"
-        config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "moved": True}))
+        replace_served_file(
+            config_file, json.dumps({**json.loads(config_file.read_text()), "moved": True}).encode()
+        )
 
         bob = teammate("bob", hf_endpoint=url)
         after = localize_model("hgloc-test/tiny-bert", config=bob)

@@ -32,7 +32,7 @@ from hg_localization.store.layout import StoreLayout
 from hg_localization.usecases.pull_through import RepoPolicy, Upstream
 
 from helpers.asgi import Throttle
-from helpers.servers import PRIVATE_TOKEN, BackgroundServer, run_server
+from helpers.servers import PRIVATE_TOKEN, BackgroundServer, replace_served_file, run_server
 
 BERT = "hgloc-test/tiny-bert"
 PRIVATE = "hgloc-test/private-model"
@@ -347,7 +347,7 @@ def test_a_branch_is_checked_upstream_after_the_interval_and_served_at_its_new_c
     main = upstream.repos / "models/hgloc-test/tiny-bert/main"
     with pull_through(config, upstream.url, revalidate=3600) as url:
         before = HfApi(endpoint=url).model_info(BERT).sha
-        (main / "config.json").write_text('{"model_type": "bert", "moved": true}\n')
+        replace_served_file(main / "config.json", b'{"model_type": "bert", "moved": true}\n')
         assert HfApi(endpoint=url).model_info(BERT).sha == before  # within the interval: not asked
     with pull_through(config, upstream.url, revalidate=0) as url:
         after = HfApi(endpoint=url).model_info(BERT).sha

@@ -35,7 +35,7 @@ from hg_localization.usecases import models
 from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.asgi import Throttle
-from helpers.servers import PRIVATE_TOKEN, run_server
+from helpers.servers import PRIVATE_TOKEN, replace_served_file, run_server
 from helpers.stored import manifest_of, stored_files
 
 
@@ -234,7 +234,7 @@ def test_a_moved_branch_is_updated(recorded_config: HGLocalizationConfig, record
     first = models.localize_model(bert, config=recorded_config)
     upstream_config = recorded_hub.repos_dir / "models" / "hgloc-test" / "tiny-bert" / "main" / "config.json"
     changed = {**json.loads(upstream_config.read_text()), "hidden_dropout_prob": 0.42}
-    upstream_config.write_text(json.dumps(changed))
+    replace_served_file(upstream_config, json.dumps(changed).encode())
 
     second = models.localize_model(bert, config=recorded_config)
     assert second.status == "updated"

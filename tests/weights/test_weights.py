@@ -26,6 +26,7 @@ from hg_localization.weights import upload as weights_upload
 from hg_localization.weights.checksums import ChecksumMismatchError, ChecksumsFileError, MissingFilesError
 
 from helpers.asgi import Throttle
+from helpers.servers import replace_served_file
 from helpers.weights_fixtures import (
     WEIGHTS,
     WEIGHTS_ID,
@@ -331,7 +332,7 @@ def test_a_rerun_after_a_failure_keeps_what_was_proven(hub: WeightsHub, tmp_path
     target = tmp_path / "w"
     with pytest.raises(IntegrityError):
         weights.download_weights(hub.config(), repo_id=WEIGHTS_ID, target_dir=target)
-    (folder / "config.json").write_bytes(WEIGHTS["config.json"])  # repaired upstream
+    replace_served_file(folder / "config.json", WEIGHTS["config.json"])  # repaired upstream
     hub.recorder.clear()
     got = weights.download_weights(hub.config(), repo_id=WEIGHTS_ID, target_dir=target)
     assert "config.json" in got.downloaded
