@@ -3,9 +3,10 @@
 huggingface_hub (2.x) builds its User-Agent with ``detect_agent()``, which fetches a registry from
 ``{HF_ENDPOINT or https://huggingface.co}/api/agent-harnesses`` on any run without a fresh cached copy.
 A team that sets only ``HGLOC_HF_ENDPOINT`` would see every command try huggingface.co. These tests
-run the real CLI in a child process with a clean environment (no ``HF_ENDPOINT``, no
-``HF_HUB_DISABLE_TELEMETRY``, an empty ``HF_HOME``) and every non-local request sent to a recording
-proxy: nothing may reach it.
+run the real CLI in a child process with a clean environment (no ``HF_HUB_DISABLE_TELEMETRY``, an
+empty ``HF_HOME``) and every non-local request sent to a recording proxy: nothing may reach it.
+``HF_ENDPOINT`` names a host that does not exist (``hub.invalid``), so that a request the fix
+failed to stop would go there, through the proxy, and never be aimed at huggingface.co.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
+#: huggingface_hub's own endpoint in these tests: a name that never resolves (RFC 2606).
+OTHER_HUB = "http://hub.invalid"
+
 
 class RecordingProxy:
-    """A proxy that records each request line (``CONNECT huggingface.co:443 …``) and answers 502."""
+    """A proxy that records each request line (``GET http://hub.invalid/… HTTP/1.1``) and answers 502."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
@@ -67,6 +71,7 @@ def _clean_env(tmp_path: Path, proxy: RecordingProxy, **extra: str) -> dict[str,
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env.update(
         HF_HOME=str(tmp_path / "hf-home"),
+        HF_ENDPOINT=OTHER_HUB,
         HGLOC_MODELS_STORE_PATH=str(tmp_path / "store" / "models"),
         HGLOC_DATASETS_STORE_PATH=str(tmp_path / "store" / "datasets"),
         HTTP_PROXY=proxy.url,
@@ -107,4 +112,4 @@ def test_a_user_who_turns_telemetry_on_gets_it(
     env = _clean_env(tmp_path, proxy, HGLOC_HF_ENDPOINT=hub_server.url, HF_HUB_DISABLE_TELEMETRY="0")
     done = _cli(env, "download-model", hub_server.samples.bert, "--no-s3-upload")
     assert done.returncode == 0, done.stderr
-    assert any("huggingface.co" in line for line in proxy.seen), proxy.seen
+    assert any("hub.invalid" in line for line in proxy.seen), proxy.seen
