@@ -28,7 +28,6 @@ precedence); when neither is set, huggingface_hub's stored login is used (``hf a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Callable, Collection, Mapping
@@ -215,6 +214,8 @@ class HGLocalizationConfig:
         """
         if not self.s3_bucket_name:
             return None
+        import hashlib  # here: OpenSSL's bindings cost commands without a bucket ~5 ms to import
+
         where = f"{self.s3_endpoint_url or 'aws'}|{self.s3_data_prefix}"
         digest = hashlib.sha256(where.encode()).hexdigest()[:12]
         return f"{self.s3_bucket_name}-{digest}"

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,14 @@ from hg_localization.errors import (
     RevisionNotFoundError,
     UpstreamError,
 )
+from hg_localization.ids import parse_repo_id
 from hg_localization.progress import ProgressListener
 from hg_localization.server.app import create_app
 from hg_localization.server.folder_source import FolderSource
 from hg_localization.server.store_source import StoreSource
 from hg_localization.store.layout import METADATA_FILENAME
 from hg_localization.usecases import models
+from hg_localization.usecases.localize import LocalizeOutcome
 from hg_localization.usecases.options import LocalizeOptions
 
 from helpers.asgi import Throttle
@@ -206,6 +209,47 @@ def test_a_second_run_downloads_nothing(recorded_config: HGLocalizationConfig, r
     recorded_hub.recorder.clear()
     models.localize_model(bert, by_commit.stored.manifest.commit, config=recorded_config)
     assert recorded_hub.recorder.requests == []  # a commit never moves: no request at all
+
+
+def _localize(repo_id: str, config: HGLocalizationConfig) -> LocalizeOutcome:
+    return models.localize_model(repo_id, config=config)
+
+
+def test_a_current_copy_is_answered_while_another_run_holds_the_revision_lock(
+    recorded_config: HGLocalizationConfig, recorded_hub: Any
+) -> None:
+    """A re-run that finds the revision localized and current waits for no one: a reader needs no lock."""
+    bert = "hgloc-test/tiny-bert"
+    models.localize_model(bert, config=recorded_config)
+    results: list[LocalizeOutcome] = []
+    with models.model_store(recorded_config).lock(parse_repo_id(bert), "main"):
+        rerun = threading.Thread(
+            target=lambda: results.append(models.localize_model(bert, config=recorded_config))
+        )
+        rerun.start()
+        rerun.join(timeout=60)
+        assert not rerun.is_alive(), "the re-run of a current copy waited for the revision's lock"
+    assert [outcome.status for outcome in results] == ["already_localized"]
+
+
+def test_a_moved_branch_waits_for_whoever_holds_the_revision_lock(
+    recorded_config: HGLocalizationConfig, recorded_hub: Any
+) -> None:
+    """An update writes the revision folder: it waits for the lock, then does its work."""
+    bert = "hgloc-test/tiny-bert"
+    models.localize_model(bert, config=recorded_config)
+    upstream_config = recorded_hub.repos_dir / "models" / "hgloc-test" / "tiny-bert" / "main" / "config.json"
+    replace_served_file(upstream_config, upstream_config.read_bytes() + b"\n")
+    results: list[LocalizeOutcome] = []
+    with models.model_store(recorded_config).lock(parse_repo_id(bert), "main"):
+        update = threading.Thread(
+            target=lambda: results.append(models.localize_model(bert, config=recorded_config))
+        )
+        update.start()
+        update.join(timeout=1.5)
+        assert update.is_alive(), "the update did not wait for the revision's lock"
+    update.join(timeout=60)
+    assert [outcome.status for outcome in results] == ["updated"]
 
 
 def test_force_fetches_again(recorded_config: HGLocalizationConfig, recorded_hub: Any) -> None:

@@ -29,7 +29,6 @@ from hg_localization.errors import IntegrityError, LocalFileError, UpstreamError
 from hg_localization.hub.http import HubHttp, RetriesExhausted, Streamed
 from hg_localization.hub.listing import RemoteFile
 from hg_localization.hub.retry import retryable
-from hg_localization.hub.write_behind import WriteBehind
 from hg_localization.integrity.hashing import Digest, StreamHasher
 
 logger = logging.getLogger(__name__)
@@ -195,6 +194,9 @@ class FileTransfer:
         """
         room = self._remote.size - self._hasher.size
         threaded = room >= PIPELINE_MIN_SIZE
+        # Imported here: its ctypes binding of the kernel's writeback call is only for a file body.
+        from hg_localization.hub.write_behind import WriteBehind
+
         with WriteBehind(sink, self._hasher, write_chunks, self._on_progress, threaded=threaded) as writer:
             for chunk in response.iter_bytes():
                 room -= len(chunk)

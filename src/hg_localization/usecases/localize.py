@@ -44,12 +44,12 @@ from hg_localization.store.staging import Staging
 from hg_localization.usecases.file_selection import nothing_to_fetch, patterns_match, select_files, trimmed_to
 from hg_localization.usecases.options import LocalizeOptions
 from hg_localization.usecases.publish import Publication, PushTarget, publishing
-from hg_localization.usecases.revision_fetch import RevisionFetcher
 
 __all__ = ["LocalizeOutcome", "LocalizeRequest", "TeamCache", "localize", "select_files"]
 
 if TYPE_CHECKING:
     from hg_localization.s3.push import PushReport
+    from hg_localization.usecases.revision_fetch import RevisionFetcher
 
 logger = logging.getLogger(__name__)
 
@@ -127,11 +127,12 @@ def localize(
 ) -> LocalizeOutcome:
     """Localize ``request`` into ``store``, then push it to ``bucket`` (per the request's options).
 
-    What it decides, under the revision's lock, in this order:
+    What it decides, under the revision's lock (1 first without it), in this order:
 
     1. **Already localized**: ``store`` has a complete copy covering the request, and (for a
        branch) the Hub does not say it moved since — nothing is fetched ("already_localized";
-       pushed only to be made public: the bucket got it when it was localized).
+       pushed only to be made public: the bucket got it when it was localized). Unless it is to
+       be made public, this is answered without taking the lock: a reader needs none.
     2. **Elsewhere in the store**: a copy covering it in one of the ``others`` (the store's
        other scopes), or, for a commit, under another revision name — hard-linked into place
        (``adopted``, and pushed: the configured bucket may not have it).
@@ -148,6 +149,9 @@ def localize(
     """
     run = _Run(request, store, hub, bucket, max_workers, progress, free_space, others=others)
     share = request.options.share_to(bucket, progress)
+    here = _already_here(run, make_public=share is not None and share.make_public)
+    if here is not None:
+        return here
     with publishing(store, request.repo_id, request.revision, share) as publication:
         outcome = _localize_locked(run, publication)
     outcome.pushed, outcome.upload_error = publication.pushed, publication.upload_error
@@ -208,6 +212,25 @@ def _localize_locked(run: _Run, publication: Publication) -> LocalizeOutcome:
                 stored=linked, status="already_localized", warnings=run.warnings, adopted=True
             )
     return _fill_and_publish(run, publication, existing)
+
+
+def _already_here(run: _Run, *, make_public: bool) -> LocalizeOutcome | None:
+    """Case 1 decided without the lock: the store's copy covers the request and is still current.
+
+    Nothing is written or pushed then (the bucket got it when it was localized), and a revision
+    enters the store by an atomic swap, so a reader without the lock sees a whole copy, the old
+    one or the new one. Anything else (``force``, a push to make it public, a copy to link in or
+    to fetch) takes the lock and decides again; the Hub is not asked twice.
+    """
+    request = run.request
+    if request.options.force or make_public:
+        return None
+    existing = run.store.get(request.repo_id, request.revision)
+    if existing is None or not existing.manifest.covers(request.selection):
+        return None
+    if not _still_current(run, existing):
+        return None
+    return LocalizeOutcome(stored=existing, status="already_localized", warnings=run.warnings)
 
 
 def _elsewhere(run: _Run) -> StoredRevision | None:
@@ -291,6 +314,9 @@ def _fill(
     wanted, missing = select_files(remote.files, selections, request.metadata_files)
     if not wanted or not patterns_match(request.selection, remote.files):
         raise nothing_to_fetch(request.repo_id, request.selection, missing)
+
+    # Imported here: the download machinery (threads, the disk writer) is only for a fetch.
+    from hg_localization.usecases.revision_fetch import RevisionFetcher
 
     run.fetcher = RevisionFetcher(
         run.store, hub, remote, staging, run.progress, force=request.options.force, free_space=run.free_space
