@@ -41,6 +41,8 @@ REPO_ID = "bench-org/sync-model"
 KEY, SECRET = "benchadmin", "benchadminsecret"
 TOOLS = Path(os.environ.get("BENCH_TOOLS", Path.home() / ".cache" / "hg-localization-bench-tools")) / "bin"
 BASELINE = "aws s3 sync (cold)"
+#: The tools compared, by their ``--tools`` name.
+TOOL_NAMES = ("hgloc", "aws", "s5cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=3,
         help="runs of each 'nothing changed' sync; the median is reported, every run kept (3)",
     )
+    parser.add_argument(
+        "--tools",
+        default=",".join(TOOL_NAMES),
+        help="which tools to run, comma-separated (all: %(default)s); without aws there is no ratio",
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     return parser
+
+
+def _tools(value: str) -> list[str]:
+    chosen = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(TOOL_NAMES))
+    if unknown or not chosen:
+        raise SystemExit(f"--tools: choose among {', '.join(TOOL_NAMES)} (got {value!r})")
+    return chosen
 
 
 def _free_ports(count: int) -> list[int]:
@@ -196,7 +211,8 @@ def _row(name: str, runs: list[tuple[float, float]], total: int) -> Row:
 
 
 def run_bench(args: argparse.Namespace) -> Section:
-    for tool in ("aws", "s5cmd"):
+    tools = _tools(args.tools)
+    for tool in set(tools) & {"aws", "s5cmd"}:
         if not (TOOLS / tool).exists():
             raise SystemExit(f"{tool} missing: run bench/setup.sh")
     rows: list[Row] = []
@@ -214,17 +230,22 @@ def run_bench(args: argparse.Namespace) -> Section:
             run_full(cmd, env={**base, "HGLOC_HF_ENDPOINT": url}, cwd=work)
         folder = next(p for p in (store / "models").rglob("config.json")).parent
         with seaweed(work) as s3env:
-            times = _sync_runs(work, folder, {**base, **s3env}, s3env, args.unchanged_runs)
+            times = _sync_runs(work, folder, {**base, **s3env}, s3env, args.unchanged_runs, tools)
     rows.extend(_row(name, runs, total) for name, runs in times.items())
     params = {"large_MiB": args.large_mib, "small_files": args.small_files, "total_MiB": round(total / 2**20)}
     return Section("Bucket sync (SeaweedFS on 127.0.0.1)", params, rows, BASELINE).with_ratios()
 
 
 def _sync_runs(
-    work: Path, folder: Path, hg_env: dict[str, str], s3env: dict[str, str], unchanged_runs: int
+    work: Path,
+    folder: Path,
+    hg_env: dict[str, str],
+    s3env: dict[str, str],
+    unchanged_runs: int,
+    tools: list[str],
 ) -> dict[str, list[tuple[float, float]]]:
-    """Cold then unchanged (``unchanged_runs`` times), for each tool; each tool syncs into its own
-    new bucket."""
+    """Cold then unchanged (``unchanged_runs`` times), for each of ``tools``; each tool syncs into
+    its own new bucket."""
     env = clean_env(**s3env)
     endpoint = s3env["S3_ENDPOINT_URL"]
     aws_sync = [str(TOOLS / "aws"), "--endpoint-url", endpoint, "s3", "sync", "--only-show-errors"]
@@ -250,6 +271,8 @@ def _sync_runs(
     }
     times: dict[str, list[tuple[float, float]]] = {}
     for name, (cmd, cmd_env, bucket) in commands.items():
+        if name.split()[0] not in tools:
+            continue
         if bucket:
             make_bucket(s3env, bucket)
         times[f"{name} (cold)"] = [_timed(cmd, cmd_env, work)]

@@ -4,7 +4,8 @@ One concept per module::
 
     keys.py           the key layout (drawn there) and the checks on keys read back from a bucket
     client.py         botocore clients from the configuration: signed (config keys or the AWS
-                      chain) or anonymous; the transfer settings; listings page by page
+                      chain) or anonymous, their data read for S3 only; the transfer settings;
+                      listings page by page
     errors.py         the one place boto3/botocore/s3transfer errors become StorageError
     bucket.py         the few bucket operations the rest needs, errors translated
     push_plan.py      pure: plan a push (what to upload or copy, what the metadata must say)
@@ -16,7 +17,7 @@ One concept per module::
     team_cache.py     open_team_cache(config, store_of): the bucket (BucketCache) or the public URL
                       (PublicCache) as the TeamCache that localize() asks and fills
     transfers.py      transfer items, the reader that hashes what it uploads
-    managed.py        boto3's transfer manager and its progress (imported only when files move)
+    managed.py        boto3's transfer manager for copies and downloads (imported only then)
     multipart.py      big uploads in parts, resumed after a killed run
     serving.py        the bucket as a server's source (``serve --source bucket``)
     lease.py          one upstream fetch of a file across server replicas

@@ -1,9 +1,10 @@
 """The team bucket as a handful of operations, each with its errors translated.
 
-Whole files move through boto3's transfer manager, several at once (``max_workers``), except
-uploads of files above ``MULTIPART_THRESHOLD``: those go in parts through :mod:`.multipart`,
-which resumes an upload that a killed server or process left open instead of sending its parts
-again. Open uploads nobody resumes are aborted by :meth:`Bucket.abort_stale_uploads`.
+Files go up in one PUT each, several at once (``max_workers``), except those above
+``MULTIPART_THRESHOLD``: those go in parts through :mod:`.multipart`, which resumes an upload
+that a killed server or process left open instead of sending its parts again. Open uploads
+nobody resumes are aborted by :meth:`Bucket.abort_stale_uploads`. Copies and downloads go
+through boto3's transfer manager (:mod:`.managed`).
 
 Each object carries its sha256 in its user metadata (``x-amz-meta-sha256``), so an incremental
 sync can compare without downloading, and a reader can verify what it got. An upload reads each
@@ -21,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
@@ -56,6 +58,7 @@ from hg_localization.s3.transfers import (
     UnreadableSourceError,
     UploadItem,
     VerifyingReader,
+    finish_upload,
 )
 
 __all__ = [
@@ -250,7 +253,7 @@ class Bucket:
         with self.errors("set the bucket policy of"):
             self.client.put_bucket_policy(Bucket=self.name, Policy=policy)
 
-    # --- whole files, through the transfer manager ---------------------------------------------
+    # --- whole files: one PUT each, big ones in parts ------------------------------------------
     def upload_files(
         self, items: Sequence[UploadItem], progress: ProgressListener = SILENT
     ) -> MultipartStats:
@@ -279,41 +282,48 @@ class Bucket:
     def _upload_small(
         self, items: Sequence[UploadItem], progress: ProgressListener, etags: dict[str, str]
     ) -> None:
-        """One PUT each, several at once; ``etags`` gets each one's MD5: its ETag, S3 without SSE-KMS."""
+        """One PUT each, several at once; ``etags`` gets the ETag the bucket gave each.
+
+        botocore's own calls, not the transfer manager: its futures and callbacks were a fifth
+        of each small file's PUT. The first failure cancels the PUTs not begun yet.
+        """
         if not items:
             return
-        from hg_localization.s3 import managed  # (boto3: imported only when files move)
-
-        readers = [VerifyingReader(item, md5=True) for item in items]
+        readers = [VerifyingReader(item) for item in items]
+        workers = min(len(readers), self.transfer.max_request_concurrency)
         try:
-            for reader in readers:
-                reader.check_size()
-            with managed.transfer_manager(self.client, self.transfer) as manager:
-                futures = [
-                    (
-                        reader,
-                        manager.upload(
-                            cast(BinaryIO, reader),  # an io.BufferedIOBase, as the manager needs
-                            self.name,
-                            reader.item.key,
-                            extra_args={"Metadata": {SHA256_METADATA: reader.item.sha256}},
-                            subscribers=[
-                                managed.TransferProgress(
-                                    progress, reader.item.label, reader.item.size, upload=True
-                                ),
-                                managed.ReleaseWhenDone(reader),
-                            ],
-                        ),
-                    )
-                    for reader in readers
-                ]
-                for reader, future in futures:
-                    managed.finish_upload(reader, future, self.errors, self.delete)
-                    if reader.md5 is not None:
-                        etags[reader.item.key] = reader.md5
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hgloc-put") as pool:
+                futures = [(reader, pool.submit(self._put_file, reader, progress)) for reader in readers]
+                try:
+                    for reader, future in futures:
+                        finish_upload(reader, future, self.errors, self.delete)
+                        etag = future.result()
+                        if etag:
+                            etags[reader.item.key] = etag.strip('"')
+                except BaseException:
+                    for _, future in futures:
+                        future.cancel()
+                    raise
         finally:
             for reader in readers:
                 reader.close()
+
+    def _put_file(self, reader: VerifyingReader, progress: ProgressListener) -> str | None:
+        """PUT ``reader``'s file (its sha256 in the object's metadata); the ETag answered."""
+        item = reader.item
+        progress.upload_started(item.label, item.size)
+        try:
+            answer = self.client.put_object(
+                Bucket=self.name,
+                Key=item.key,
+                Body=cast(BinaryIO, reader),  # an io.BufferedIOBase, read (and re-read) by botocore
+                Metadata={SHA256_METADATA: item.sha256},
+            )
+            progress.file_advanced(item.label, item.size)
+        finally:
+            reader.release()
+            progress.file_finished(item.label)
+        return answer.get("ETag")
 
     def copy_objects(self, items: Sequence[CopyItem], progress: ProgressListener = SILENT) -> None:
         """Server-side copies (multipart for big objects); user metadata (the sha256) is kept."""

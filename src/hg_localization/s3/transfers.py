@@ -1,19 +1,24 @@
 """What moves between the store and the bucket: transfer items, and the reader that verifies uploads.
 
 An upload reads each local file once: :class:`VerifyingReader` computes its sha256 from the very
-bytes boto3 sends, and an upload whose bytes are not the recorded ones fails before the object is
+bytes botocore sends, and an upload whose bytes are not the recorded ones fails before the object is
 complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError
+from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError, StorageError
 
 
 class UnreadableSourceError(LocalFileError):
@@ -71,21 +76,19 @@ class VerifyingReader(io.BufferedIOBase):
     retry cannot complete it either; :attr:`failure` keeps the error for the caller, whatever
     boto3 wraps it in.
 
-    The file is opened at the first read and stays open until :meth:`release` (a transfer
-    manager upload calls it when done, through :class:`ReleaseWhenDone`) or :meth:`close`:
-    botocore reads a small body up to three times (checksum, signature, send), and opening the
-    file once instead of each time is measurably cheaper for a thousand small files. So at most
-    as many files are open as transfers run at once, however many are queued.
+    The file is opened at the first read and stays open until :meth:`release` (called when its
+    PUT is over) or :meth:`close`: botocore reads a small body up to three times (checksum,
+    signature, send), and opening the file once instead of each time is measurably cheaper for a
+    thousand small files. So at most as many files are open as PUTs run at once, however many
+    are queued.
     """
 
-    def __init__(self, item: UploadItem, *, md5: bool = False) -> None:
+    def __init__(self, item: UploadItem) -> None:
         super().__init__()
         self.item = item
         self.failure: HGLocalizationError | None = None
         self.verified = False
         self._hasher = hashlib.sha256()
-        #: With ``md5``: the MD5 of the same bytes, what S3 answers as a single-part object's ETag.
-        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._hashed = 0
         self._position = 0
         self._handle: io.BufferedReader | None = None
@@ -147,11 +150,6 @@ class VerifyingReader(io.BufferedIOBase):
         self.release()
         super().close()
 
-    @property
-    def md5(self) -> str | None:
-        """The MD5 (hex) of the bytes read, once all were read in order and verified (with ``md5``)."""
-        return self._md5.hexdigest() if self._md5 is not None and self.verified else None
-
     def hash_source(self) -> str:
         """The sha256 of the whole file, read again (only when the upload did not read it in order)."""
         try:
@@ -177,8 +175,6 @@ class VerifyingReader(io.BufferedIOBase):
         if not fresh:
             return
         self._hasher.update(fresh)
-        if self._md5 is not None:
-            self._md5.update(fresh)
         self._hashed += len(fresh)
         if self._hashed < self.item.size:
             return
@@ -197,3 +193,37 @@ class VerifyingReader(io.BufferedIOBase):
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def finish_upload(
+    reader: VerifyingReader,
+    future: Future[Any],
+    errors: Callable[[str], AbstractContextManager[None]],
+    delete: Callable[[str], None],
+) -> None:
+    """Wait for one upload of ``reader``'s file; raise what went wrong, ours first.
+
+    ``errors`` translates the bucket's errors (:meth:`Bucket.errors`), ``delete`` removes an
+    object that is not the file (:meth:`Bucket.delete`).
+    """
+    item = reader.item
+    try:
+        with errors(f"upload '{item.label}' to"):
+            future.result()
+    except Exception:
+        # Only when our reader failed first is its error the cause; anything else (a bug
+        # included) goes on as it is.
+        if reader.failure is None:
+            raise
+        # Ours, whatever botocore made of it on the way. A PUT cut short by it is refused by S3,
+        # but some servers keep what arrived: whatever is under the key now is not the file.
+        with contextlib.suppress(StorageError):
+            delete(item.key)
+        raise reader.failure from None
+    if reader.failure is not None:
+        raise reader.failure
+    if not reader.verified:  # the bytes were not all read in order: check the file itself
+        sha256 = reader.hash_source()
+        if sha256 != item.sha256:
+            delete(item.key)
+            raise IntegrityError(str(item.source), item.sha256, sha256)
