@@ -59,6 +59,7 @@ TEXTS = [
     "a tab\there, a bell \a, a return \r",
     "not ASCII: é ✓ 漢字",
     "https://user:secret@example.com/path",
+    "s3://bucket at http://127.0.0.1:9000/x:smile: and :sweat_smile:// and http://h:8/:+1:",
     "",
 ]
 ALPHABET = ["a", " ", "[", "]", "/", "\\", ":", "\n", "é", "✓", "\t", "\x1b", "red", "[b]", "[/]"]
@@ -82,6 +83,25 @@ def test_a_message_is_what_rich_prints(monkeypatch: pytest.MonkeyPatch, environm
         drawn.print(markup(text))
         assert isinstance(drawn.file, io.StringIO)
         assert written.getvalue() == drawn.file.getvalue(), (environment, kind, text)
+
+
+def test_no_emoji_name_of_rich_has_a_slash() -> None:
+    """What lets a URL's ``://host:`` be written without rich (``output._EMOJI_CODE``)."""
+    from rich._emoji_codes import EMOJI
+
+    assert len(EMOJI) > 1000
+    assert not [name for name in EMOJI if "/" in name or any(c.isspace() for c in name)]
+
+
+def test_a_message_naming_a_bucket_and_its_endpoint_is_written_without_rich() -> None:
+    probe = (
+        "import sys; from hg_localization.cli.output import Output; "
+        "Output().success('org/m (main @ 0123456789ab) is already in s3://team at "
+        "http://127.0.0.1:9000; nothing to upload.'); print('rich' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout == "False\n"
+    assert "is already in s3://team at http://127.0.0.1:9000; nothing to upload." in done.stderr
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

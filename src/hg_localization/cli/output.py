@@ -43,8 +43,9 @@ def _shown(text: str) -> str:
     return _escape(redact(text))
 
 
-#: What rich would turn into something else in a cell: an emoji code (``:name:``).
-_EMOJI_CODE = re.compile(r":\S*?:")
+#: What rich may turn into something else: an emoji code (``:name:``). No name of rich's has a
+#: ``/`` in it, so the ``://127.0.0.1:`` of a URL (in most messages about a bucket) is not one.
+_EMOJI_CODE = re.compile(r":[^\s/]*?:")
 
 
 def _plain(text: str) -> bool:
