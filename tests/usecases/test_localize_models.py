@@ -8,6 +8,8 @@ import os
 import shutil
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -211,8 +213,18 @@ def test_a_second_run_downloads_nothing(recorded_config: HGLocalizationConfig, r
     assert recorded_hub.recorder.requests == []  # a commit never moves: no request at all
 
 
-def _localize(repo_id: str, config: HGLocalizationConfig) -> LocalizeOutcome:
-    return models.localize_model(repo_id, config=config)
+@contextmanager
+def _localizing_while_locked(
+    config: HGLocalizationConfig, repo_id: str
+) -> Iterator[tuple[threading.Thread, list[LocalizeOutcome]]]:
+    """A localization of ``repo_id``@main started in a thread while this test holds the revision's
+    lock (released when the block ends, then the thread is waited for); what it returned."""
+    results: list[LocalizeOutcome] = []
+    with models.model_store(config).lock(parse_repo_id(repo_id), "main"):
+        run = threading.Thread(target=lambda: results.append(models.localize_model(repo_id, config=config)))
+        run.start()
+        yield run, results
+    run.join(timeout=60)
 
 
 def test_a_current_copy_is_answered_while_another_run_holds_the_revision_lock(
@@ -221,12 +233,7 @@ def test_a_current_copy_is_answered_while_another_run_holds_the_revision_lock(
     """A re-run that finds the revision localized and current waits for no one: a reader needs no lock."""
     bert = "hgloc-test/tiny-bert"
     models.localize_model(bert, config=recorded_config)
-    results: list[LocalizeOutcome] = []
-    with models.model_store(recorded_config).lock(parse_repo_id(bert), "main"):
-        rerun = threading.Thread(
-            target=lambda: results.append(models.localize_model(bert, config=recorded_config))
-        )
-        rerun.start()
+    with _localizing_while_locked(recorded_config, bert) as (rerun, results):
         rerun.join(timeout=60)
         assert not rerun.is_alive(), "the re-run of a current copy waited for the revision's lock"
     assert [outcome.status for outcome in results] == ["already_localized"]
@@ -240,15 +247,9 @@ def test_a_moved_branch_waits_for_whoever_holds_the_revision_lock(
     models.localize_model(bert, config=recorded_config)
     upstream_config = recorded_hub.repos_dir / "models" / "hgloc-test" / "tiny-bert" / "main" / "config.json"
     replace_served_file(upstream_config, upstream_config.read_bytes() + b"\n")
-    results: list[LocalizeOutcome] = []
-    with models.model_store(recorded_config).lock(parse_repo_id(bert), "main"):
-        update = threading.Thread(
-            target=lambda: results.append(models.localize_model(bert, config=recorded_config))
-        )
-        update.start()
+    with _localizing_while_locked(recorded_config, bert) as (update, results):
         update.join(timeout=1.5)
         assert update.is_alive(), "the update did not wait for the revision's lock"
-    update.join(timeout=60)
     assert [outcome.status for outcome in results] == ["updated"]
 
 
