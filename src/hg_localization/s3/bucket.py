@@ -296,13 +296,11 @@ class Bucket:
                 futures = [(reader, pool.submit(self._put_file, reader, progress)) for reader in readers]
                 try:
                     for reader, future in futures:
-                        finish_upload(reader, future, self.errors, self.delete)
-                        etag = future.result()
+                        etag = finish_upload(reader, future, self.errors, self.delete)
                         if etag:
                             etags[reader.item.key] = etag.strip('"')
                 except BaseException:
-                    for _, future in futures:
-                        future.cancel()
+                    pool.shutdown(cancel_futures=True)  # the PUTs not begun yet
                     raise
         finally:
             for reader in readers:

@@ -16,9 +16,11 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from hg_localization.errors import HGLocalizationError, IntegrityError, LocalFileError, StorageError
+
+T = TypeVar("T")
 
 
 class UnreadableSourceError(LocalFileError):
@@ -197,11 +199,11 @@ class VerifyingReader(io.BufferedIOBase):
 
 def finish_upload(
     reader: VerifyingReader,
-    future: Future[Any],
+    future: Future[T],
     errors: Callable[[str], AbstractContextManager[None]],
     delete: Callable[[str], None],
-) -> None:
-    """Wait for one upload of ``reader``'s file; raise what went wrong, ours first.
+) -> T:
+    """Wait for one upload of ``reader``'s file and give its result; raise what went wrong, ours first.
 
     ``errors`` translates the bucket's errors (:meth:`Bucket.errors`), ``delete`` removes an
     object that is not the file (:meth:`Bucket.delete`).
@@ -209,7 +211,7 @@ def finish_upload(
     item = reader.item
     try:
         with errors(f"upload '{item.label}' to"):
-            future.result()
+            result = future.result()
     except Exception:
         # Only when our reader failed first is its error the cause; anything else (a bug
         # included) goes on as it is.
@@ -227,3 +229,4 @@ def finish_upload(
         if sha256 != item.sha256:
             delete(item.key)
             raise IntegrityError(str(item.source), item.sha256, sha256)
+    return result
